@@ -1,0 +1,10 @@
+import { defineConfig } from 'drizzle-kit';
+
+export default defineConfig({
+  dialect: 'sqlite',
+  schema: './src/db/schema.ts',
+  out: './drizzle',
+  // The FTS5 table and its shadow tables come from a hand-written migration; drizzle-kit must not try to drop them.
+  tablesFilter: ['ideas', 'performance_metrics', 'health_logs'],
+  dbCredentials: { url: process.env.TURSO_DATABASE_URL ?? 'file:./data/idea2spec.db' },
+});

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from './config.js';
+import { loggerOptions, RequestLogController } from './logger.js';
+import configPlugin from './plugins/config.js';
+import dbPlugin from './plugins/db.js';
+import docsPlugin from './plugins/docs.js';
+import errorsPlugin from './plugins/errors.js';
+import geminiPlugin from './plugins/gemini.js';
+import jobsPlugin from './plugins/jobs.js';
+import securityPlugin from './plugins/security.js';
+import websocketPlugin from './plugins/websocket.js';
+import generateRoutes from './routes/generate.js';
+import jobRoutes from './routes/jobs.js';
+import specRoutes from './routes/spec.js';
+import wsRoutes from './routes/ws.js';
+
+export interface BuildAppOptions {
+  config: Config;
+  /** Overrides the logger built from the configuration (tests pass false or a stream). */
+  logger?: FastifyServerOptions['logger'];
+  /** The environment the generator's allow-list is drawn from (default: process.env). */
+  generatorEnv?: NodeJS.ProcessEnv;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The whole service as an instance: production and tests build it the same way. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config),
+    // A caller's x-request-id is kept when it is a plain token, so logs can be joined across services.
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    logController: new RequestLogController(),
+    bodyLimit: 64 * 1024,
+    connectionTimeout: 0,
+    keepAliveTimeout: 72_000,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Plugins, in dependency order: each one declares what it needs.
+  await app.register(configPlugin, { config });
+  await app.register(errorsPlugin);
+  await app.register(securityPlugin);
+  await app.register(docsPlugin);
+  await app.register(dbPlugin);
+  await app.register(geminiPlugin, { env: options.generatorEnv });
+  await app.register(jobsPlugin);
+  await app.register(websocketPlugin);
+
+  // Routes: encapsulated, they only use what the plugins decorate.
+  await app.register(generateRoutes);
+  await app.register(jobRoutes);
+  await app.register(specRoutes);
+  await app.register(wsRoutes);
+
+  return app;
+}

@@ -1,0 +1,105 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER, description?: string) =>
+  Type.Integer({ default: def, minimum: min, maximum: max, description });
+
+/**
+ * The environment, as a schema. The Config type, the defaults, `.env.example`
+ * and the start-up validation all derive from this one object.
+ */
+export const ConfigSchema = Type.Object({
+  PORT: Int(3001, 0, 65535, 'HTTP port'),
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Interface to listen on' }),
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  TURSO_DATABASE_URL: Type.String({ default: 'file:./data/idea2spec.db', pattern: '^(file:|libsql:|https?:|wss?:|:memory:)', description: 'libSQL URL: file:… (embedded), libsql://… (Turso / sqld)' }),
+  TURSO_AUTH_TOKEN: Type.Optional(Type.String({ description: 'Auth token for a remote libSQL database' })),
+  ALLOWED_ORIGINS: Type.String({ default: 'http://localhost:3000,http://localhost:3001,http://localhost:5173,http://127.0.0.1:3001', description: 'Comma-separated exact origins for CORS and the WebSocket Origin check' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Optional Redis for scale-out' })),
+  API_KEY: Type.Optional(Type.String({ minLength: 16, description: 'When set, required on mutating routes, job and spec reads, and the WebSocket' })),
+  GENERATOR: Type.Union([Type.Literal('auto'), Type.Literal('gemini'), Type.Literal('command'), Type.Literal('offline')], { default: 'auto' }),
+  GENERATOR_COMMAND: Type.Optional(Type.String({ description: 'JSON argv of a CLI that reads a prompt on stdin, e.g. ["ollama","run","llama3.2"]' })),
+  GEMINI_CLI_PATH: Type.Optional(Type.String({ minLength: 1, description: 'Gemini CLI executable (default: the pinned @google/gemini-cli)' })),
+  GEMINI_MODEL: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })),
+  GEMINI_CLI_HOME: Type.Optional(Type.String({ minLength: 1, description: 'HOME the Gemini CLI runs with (its settings and login); default: the service user\'s HOME' })),
+  GEMINI_API_KEY: Type.Optional(Type.String({ description: 'Passed to the CLI; its presence makes GENERATOR=auto choose gemini' })),
+  GEMINI_TIMEOUT_MS: Int(300_000, 100, 3_600_000, 'Wall-clock limit of one attempt'),
+  GEMINI_INACTIVITY_TIMEOUT_MS: Int(90_000, 100, 3_600_000, 'Limit on silence from the generator within one attempt'),
+  GEMINI_MAX_ATTEMPTS: Int(3, 1, 10),
+  GEMINI_RETRY_BASE_MS: Int(1000, 0, 60_000, 'Backoff base: delay before try n is random in [0, base * 2^(n-2)]'),
+  GEMINI_RETRY_MAX_MS: Int(30_000, 0, 600_000),
+  GEMINI_KILL_GRACE_MS: Int(2000, 0, 60_000, 'Delay between SIGTERM and SIGKILL'),
+  GENERATOR_OUTPUT_LIMIT: Int(1_000_000, 1000, 50_000_000, 'Cap on one spec, in characters'),
+  JOB_CONCURRENCY: Int(2, 1, 64),
+  JOB_QUEUE_LIMIT: Int(100, 0, 100_000, 'Jobs waiting for a slot before POST /api/generate answers 503'),
+  JOB_RETENTION_MS: Int(600_000, 0, 86_400_000, 'How long a finished job\'s event log stays in memory for replay'),
+  SHUTDOWN_GRACE_MS: Int(10_000, 0, 600_000, 'How long running jobs may finish on shutdown before they are cancelled and re-queued'),
+  RATE_LIMIT_MAX: Int(600, 1),
+  RATE_LIMIT_WINDOW_MS: Int(60_000, 100),
+  GENERATE_RATE_LIMIT_MAX: Int(20, 1),
+  GENERATE_RATE_LIMIT_WINDOW_MS: Int(60_000, 100),
+  WS_MAX_PAYLOAD: Int(65_536, 256, 16_777_216, 'Largest client frame in bytes; larger ones close the socket with 1009'),
+  WS_MAX_SUBSCRIPTIONS: Int(50, 1, 10_000),
+  WS_HEARTBEAT_MS: Int(30_000, 50, 600_000),
+  METRICS_RETENTION_DAYS: Int(14, 1, 3650),
+  HEALTH_LOG_RETENTION_DAYS: Int(14, 1, 3650),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KEYS = Object.keys(ConfigSchema.properties) as Array<keyof Config>;
+
+/** Reads, coerces and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  Object.assign(raw, overrides);
+  const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw));
+  const problems = [...Value.Errors(ConfigSchema, withDefaults)].map((e) => {
+    const name = e.path.replace(/^\//, '') || '(root)';
+    return `${name}: ${e.message} (got ${JSON.stringify(raw[name] ?? null)})`;
+  });
+  const config = withDefaults as Config;
+  if (problems.length === 0) problems.push(...crossFieldProblems(config));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function crossFieldProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.GENERATOR_COMMAND !== undefined && parseCommand(config.GENERATOR_COMMAND) === undefined) {
+    problems.push('GENERATOR_COMMAND: must be a JSON array of non-empty strings, e.g. ["ollama","run","llama3.2"]');
+  }
+  if (config.GENERATOR === 'command' && config.GENERATOR_COMMAND === undefined) {
+    problems.push('GENERATOR_COMMAND: required when GENERATOR=command');
+  }
+  for (const origin of allowedOrigins(config)) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`ALLOWED_ORIGINS: "${origin}" is not an origin like https://example.com`);
+  }
+  return problems;
+}
+
+export function parseCommand(json: string): string[] | undefined {
+  try {
+    const argv: unknown = JSON.parse(json);
+    if (Array.isArray(argv) && argv.length > 0 && argv.every((a) => typeof a === 'string' && a.length > 0)) return argv;
+  } catch {
+    // not JSON: reported by the caller
+  }
+  return undefined;
+}
+
+export function allowedOrigins(config: Pick<Config, 'ALLOWED_ORIGINS'>): string[] {
+  return config.ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+}

@@ -1,0 +1,64 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** Times are integer milliseconds since the epoch; the API serves them as ISO 8601. */
+const millis = (name: string) => integer(name, { mode: 'number' });
+
+export const ideas = sqliteTable(
+  'ideas',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    jobId: text('job_id').notNull().unique(),
+    userInput: text('user_input').notNull(),
+    generatedSpec: text('generated_spec').notNull().default(''),
+    status: text('status', { enum: ['queued', 'started', 'processing', 'completed', 'failed', 'cancelled'] }).notNull(),
+    template: text('template').notNull(),
+    generator: text('generator').notNull(),
+    model: text('model'),
+    attempts: integer('attempts').notNull().default(0),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    processingTimeMs: integer('processing_time_ms'),
+    outputLength: integer('output_length').notNull().default(0),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    idempotencyKey: text('idempotency_key').unique(),
+    createdAt: millis('created_at').notNull(),
+    updatedAt: millis('updated_at').notNull(),
+    startedAt: millis('started_at'),
+    completedAt: millis('completed_at'),
+  },
+  (t) => [
+    index('ideas_created_idx').on(t.createdAt, t.id),
+    index('ideas_status_created_idx').on(t.status, t.createdAt, t.id),
+  ],
+);
+
+export const performanceMetrics = sqliteTable(
+  'performance_metrics',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    route: text('route').notNull(),
+    method: text('method').notNull(),
+    statusCode: integer('status_code').notNull(),
+    durationMs: real('duration_ms').notNull(),
+    createdAt: millis('created_at').notNull(),
+  },
+  (t) => [index('performance_metrics_created_idx').on(t.createdAt), index('performance_metrics_route_created_idx').on(t.route, t.createdAt)],
+);
+
+export const healthLogs = sqliteTable(
+  'health_logs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    service: text('service').notNull(),
+    status: text('status').notNull(),
+    latencyMs: real('latency_ms'),
+    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
+    createdAt: millis('created_at').notNull(),
+  },
+  (t) => [index('health_logs_created_idx').on(t.createdAt), index('health_logs_service_created_idx').on(t.service, t.createdAt)],
+);
+
+export type IdeaRow = typeof ideas.$inferSelect;
+export type NewIdeaRow = typeof ideas.$inferInsert;
+export type IdeaStatus = IdeaRow['status'];

@@ -1,0 +1,14 @@
+import createError from '@fastify/error';
+
+/** Errors the API answers with on purpose: a code, a status and a message template. */
+export const Errors = {
+  JobNotFound: createError('JOB_NOT_FOUND', 'Job %s not found', 404),
+  IdeaNotFound: createError('IDEA_NOT_FOUND', 'Idea %s not found', 404),
+  JobAlreadyFinished: createError('JOB_ALREADY_FINISHED', 'Job %s has already finished (%s)', 409),
+  SpecNotReady: createError('SPEC_NOT_READY', 'The specification of idea %s is not completed (status: %s)', 409),
+  QueueFull: createError('QUEUE_FULL', 'Too many jobs are waiting (%s); try again later', 503),
+  ShuttingDown: createError('SHUTTING_DOWN', 'The service is shutting down; try again shortly', 503),
+  InvalidIdea: createError('INVALID_IDEA', '%s', 400),
+  IdempotencyConflict: createError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key %s was already used with a different request', 422),
+  DatabaseUnavailable: createError('DATABASE_UNAVAILABLE', 'The database is unavailable: %s', 503),
+} as const;

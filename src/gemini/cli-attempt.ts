@@ -1,0 +1,85 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CancelledError, GeneratorError } from './errors.js';
+import { runProcess, type RunProcessResult, type Termination } from './process-runner.js';
+
+export interface CliAttemptOptions {
+  command: string;
+  args: string[];
+  input: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  inactivityMs: number;
+  killGraceMs: number;
+  signal: AbortSignal;
+  onStdout(text: string): void | Termination;
+}
+
+/**
+ * One run of a CLI generator in an empty, private working directory (with its own
+ * TMPDIR) that is removed afterwards. Ends started by the runner become errors here;
+ * the process's own exit is left to the caller, who knows what its codes mean.
+ */
+export async function runCliAttempt(options: CliAttemptOptions): Promise<RunProcessResult> {
+  const root = await mkdtemp(join(tmpdir(), 'idea2spec-'));
+  try {
+    const cwd = join(root, 'work');
+    const tmp = join(root, 'tmp');
+    await Promise.all([mkdir(cwd), mkdir(tmp)]);
+    const result = await runProcess({ ...options, cwd, env: { ...options.env, TMPDIR: tmp } });
+    if (result.termination) throw terminationError(result.termination, options);
+    return result;
+  } finally {
+    await rm(root, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+function terminationError(termination: Termination, options: CliAttemptOptions): GeneratorError {
+  switch (termination) {
+    case 'cancelled':
+      return new CancelledError();
+    case 'timeout':
+      return new GeneratorError('GENERATOR_TIMEOUT', `The generator did not finish within ${options.timeoutMs} ms (GEMINI_TIMEOUT_MS).`, true);
+    case 'inactivity':
+      return new GeneratorError('GENERATOR_STALLED', `The generator wrote nothing for ${options.inactivityMs} ms (GEMINI_INACTIVITY_TIMEOUT_MS).`, true);
+    case 'output-limit':
+      return new GeneratorError('OUTPUT_TOO_LARGE', 'The generator wrote more than GENERATOR_OUTPUT_LIMIT characters; the attempt was stopped.', false);
+  }
+}
+
+/** The environment a generator sees: an allow-list, never the service's secrets. */
+export function allowListedEnv(source: NodeJS.ProcessEnv, home: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    if (ENV_EXACT.has(key) || ENV_PREFIXES.some((p) => key.startsWith(p)) || /^(https?|no|all)_proxy$/i.test(key)) env[key] = value;
+  }
+  if (home !== undefined) env.HOME = home;
+  return env;
+}
+
+const ENV_EXACT = new Set(['PATH', 'HOME', 'LANG', 'LANGUAGE', 'TZ', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR']);
+const ENV_PREFIXES = ['LC_', 'GEMINI_', 'GOOGLE_'];
+
+/** Splits a stream into complete lines, keeping the unfinished tail for the next chunk. */
+export class LineSplitter {
+  private pending = '';
+
+  push(text: string): string[] {
+    this.pending += text;
+    const lines = this.pending.split('\n');
+    this.pending = lines.pop() ?? '';
+    return lines;
+  }
+
+  get pendingLength(): number {
+    return this.pending.length;
+  }
+
+  flush(): string[] {
+    const rest = this.pending;
+    this.pending = '';
+    return rest.length > 0 ? [rest] : [];
+  }
+}

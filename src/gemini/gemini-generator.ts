@@ -1,0 +1,103 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Config } from '../config.js';
+import { allowListedEnv, LineSplitter, runCliAttempt } from './cli-attempt.js';
+import { GeneratorError } from './errors.js';
+import { geminiExitError } from './exit-codes.js';
+import type { AttemptInput, AttemptOutput, Generator } from './generator.js';
+import { parseStreamLine, type StreamEvent } from './stream-json.js';
+import { buildPrompt } from './templates.js';
+
+export interface CliCommand {
+  command: string;
+  /** Arguments that come before the service's own (e.g. the script for `node`). */
+  prefix: string[];
+}
+
+/** The project's pinned @google/gemini-cli, run with this Node, or GEMINI_CLI_PATH. */
+export function geminiCommand(config: Pick<Config, 'GEMINI_CLI_PATH'>): CliCommand {
+  if (config.GEMINI_CLI_PATH) return { command: config.GEMINI_CLI_PATH, prefix: [] };
+  const require = createRequire(import.meta.url);
+  const pkgPath = require.resolve('@google/gemini-cli/package.json');
+  const bin = (require(pkgPath) as { bin: Record<string, string> }).bin.gemini;
+  return { command: process.execPath, prefix: [join(dirname(pkgPath), bin)] };
+}
+
+export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessEnv = process.env): Generator {
+  const cli = geminiCommand(config);
+  const baseEnv = allowListedEnv(sourceEnv, config.GEMINI_CLI_HOME ?? sourceEnv.HOME);
+  if (config.GEMINI_API_KEY) baseEnv.GEMINI_API_KEY = config.GEMINI_API_KEY;
+
+  return {
+    name: 'gemini',
+    async run(input: AttemptInput): Promise<AttemptOutput> {
+      const model = input.model ?? config.GEMINI_MODEL;
+      // --skip-trust: the attempt runs in a fresh empty folder the CLI has never seen. No --yolo / approval flags: tools are never auto-approved.
+      const args = [...cli.prefix, '--output-format', 'stream-json', '--skip-trust', ...(model ? ['-m', model] : [])];
+      const lines = new LineSplitter();
+      const state = { text: '', noise: 0, result: undefined as Extract<StreamEvent, { type: 'result' }> | undefined, errors: [] as string[], init: undefined as Extract<StreamEvent, { type: 'init' }> | undefined };
+
+      const handle = (line: string) => {
+        const event = parseStreamLine(line);
+        if (!event) {
+          if (line.trim()) state.noise++;
+          return;
+        }
+        switch (event.type) {
+          case 'init':
+            state.init = event;
+            break;
+          case 'message':
+            if (event.role === 'assistant' && event.content) {
+              state.text += event.content;
+              input.onDelta(event.content);
+            }
+            break;
+          case 'tool_use':
+            input.onToolUse({ name: event.tool_name ?? 'unknown', id: event.tool_id, at: Date.now() });
+            break;
+          case 'error':
+            if (event.message) state.errors.push(event.message);
+            break;
+          case 'result':
+            state.result = event;
+            break;
+        }
+      };
+
+      const result = await runCliAttempt({
+        command: cli.command,
+        args,
+        input: buildPrompt(input.idea, input.template),
+        env: baseEnv,
+        timeoutMs: config.GEMINI_TIMEOUT_MS,
+        inactivityMs: config.GEMINI_INACTIVITY_TIMEOUT_MS,
+        killGraceMs: config.GEMINI_KILL_GRACE_MS,
+        signal: input.signal,
+        onStdout(chunk) {
+          for (const line of lines.push(chunk)) handle(line);
+          if (state.text.length > config.GENERATOR_OUTPUT_LIMIT || lines.pendingLength > config.GENERATOR_OUTPUT_LIMIT) return 'output-limit';
+        },
+      });
+      for (const line of lines.flush()) handle(line);
+
+      if (state.noise > 0) input.log.warn({ lines: state.noise }, 'gemini cli wrote lines that are not stream-json events');
+      const detail = lastWords(state.result?.error?.message ?? state.errors.at(-1) ?? result.stderrTail);
+      if (result.exitCode !== 0) throw geminiExitError(result.exitCode, result.signal, detail);
+      if (state.result?.status && state.result.status !== 'success') {
+        throw new GeneratorError('GEMINI_RESULT_ERROR', `The Gemini CLI reported ${state.result.status}${detail ? `: ${detail}` : ''}`, true);
+      }
+      if (state.text.trim() === '') throw new GeneratorError('GENERATOR_EMPTY_OUTPUT', `The Gemini CLI finished without writing a specification${detail ? `: ${detail}` : ''}`, true);
+      return {
+        text: state.text,
+        metadata: { model: state.init?.model ?? model ?? null, sessionId: state.init?.session_id ?? null, stats: state.result?.stats ?? null, ignoredLines: state.noise },
+      };
+    },
+  };
+}
+
+/** The last line or two of a diagnostic, short enough for an error message. */
+export function lastWords(text: string): string {
+  const lines = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.slice(-2).join(' | ').slice(0, 500);
+}

@@ -1,0 +1,32 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fp from 'fastify-plugin';
+import { packageVersion } from '../paths.js';
+import { websocketProtocolDoc } from '../routes/ws-protocol-doc.js';
+
+/** OpenAPI from the routes' TypeBox schemas, served at /api/docs/json, with Swagger UI at /api/docs. */
+export default fp(
+  async function docsPlugin(app) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'idea2spec API',
+          version: packageVersion,
+          description: `Turns a product idea into a written specification by running the Gemini CLI as a job, and streams the job live.\n\n${websocketProtocolDoc}`,
+        },
+        tags: [
+          { name: 'generate', description: 'Submit ideas and follow their jobs' },
+          { name: 'ideas', description: 'Stored ideas and specifications' },
+          { name: 'health', description: 'Health, readiness and metrics' },
+          { name: 'websocket', description: 'Live job updates (see the protocol in the description above)' },
+        ],
+        components: {
+          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_KEY, when the service is configured with one' } },
+        },
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: true }, staticCSP: true });
+  },
+  { name: 'docs' },
+);

@@ -1,0 +1,64 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ErrorResponse } from '../schemas/common.js';
+
+/** SQLite / libSQL conditions that mean "the database cannot serve right now", not "the request is wrong". */
+const DATABASE_UNAVAILABLE = /SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|CORRUPT|NOTADB)|database is locked|disk is full|readonly database|ECONNREFUSED/i;
+
+/**
+ * One error shape for every route: {statusCode, code, error, message, requestId}
+ * (+ details for validation). 5xx answers never carry internals.
+ */
+export default fp(
+  async function errorsPlugin(app) {
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+
+    app.setErrorHandler((err: FastifyError & { headers?: Record<string, string> }, request, reply) => {
+      const body = toErrorBody(err, request.id);
+      if (body.statusCode >= 500) request.log.error({ err, statusCode: body.statusCode }, 'request failed');
+      else request.log.info({ code: body.code, statusCode: body.statusCode, message: body.message }, 'request rejected');
+      if (err.headers) void reply.headers(err.headers);
+      void reply.status(body.statusCode).send(body);
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      void reply.status(404).send({
+        statusCode: 404,
+        code: 'ROUTE_NOT_FOUND',
+        error: STATUS_CODES[404]!,
+        message: `Route ${request.method} ${request.url.split('?')[0]} not found`,
+        requestId: request.id,
+      } satisfies ErrorResponse);
+    });
+  },
+  { name: 'errors' },
+);
+
+export function toErrorBody(err: FastifyError, requestId: string): ErrorResponse {
+  if (err.validation) {
+    return {
+      statusCode: 400,
+      code: 'FST_ERR_VALIDATION',
+      error: STATUS_CODES[400]!,
+      message: err.message,
+      requestId,
+      details: err.validation.map((v) => ({ path: `${err.validationContext ?? ''}${v.instancePath || ''}` || '/', message: v.message ?? 'is invalid' })),
+    };
+  }
+  if (!err.statusCode && DATABASE_UNAVAILABLE.test(`${err.code ?? ''} ${err.message}`)) {
+    return { statusCode: 503, code: 'DATABASE_UNAVAILABLE', error: STATUS_CODES[503]!, message: 'The database is temporarily unavailable; try again shortly', requestId };
+  }
+  const statusCode = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  // Errors raised on purpose (a code and a status) say what happened; anything else at 5xx is an internal detail.
+  const deliberate = statusCode < 500 || (typeof err.code === 'string' && err.statusCode !== undefined && !err.code.startsWith('FST_ERR_'));
+  return {
+    statusCode,
+    code: deliberate && typeof err.code === 'string' ? err.code : statusCode >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST',
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message: deliberate ? err.message : 'Something went wrong on our side; the error has been logged with this requestId',
+    requestId,
+  };
+}

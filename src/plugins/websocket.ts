@@ -1,0 +1,37 @@
+import websocket from '@fastify/websocket';
+import fp from 'fastify-plugin';
+import type { WebSocket } from 'ws';
+import { allowedOrigins } from '../config.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    wsStats: { connections: number; subscriptions: number };
+  }
+}
+
+/**
+ * @fastify/websocket with the service's limits: frame size (1009 above it), an
+ * Origin check against ALLOWED_ORIGINS (no cross-site WebSocket hijacking), and
+ * close code 1001 for every client when the server shuts down.
+ */
+export default fp(
+  async function websocketPlugin(app) {
+    const origins = new Set(allowedOrigins(app.config));
+    app.decorate('wsStats', { connections: 0, subscriptions: 0 });
+    await app.register(websocket, {
+      options: {
+        maxPayload: app.config.WS_MAX_PAYLOAD,
+        verifyClient: (info, next) => {
+          const origin = info.origin || info.req.headers.origin;
+          if (origin && !origins.has(origin)) return next(false, 403, 'Origin not allowed');
+          next(true);
+        },
+      },
+      preClose(done) {
+        for (const client of this.websocketServer.clients as Set<WebSocket>) client.close(1001, 'Server shutting down');
+        done();
+      },
+    });
+  },
+  { name: 'websocket', dependencies: ['config'] },
+);

@@ -1,0 +1,78 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Errors } from '../errors.js';
+import { DEFAULT_TEMPLATE } from '../gemini/templates.js';
+import { ErrorResponse } from '../schemas/common.js';
+import { IdeaDetail, toIdeaDetail } from '../schemas/ideas.js';
+import { GenerateAccepted, GenerateBody } from '../schemas/jobs.js';
+
+export const IDEA_MIN_CHARS = 10;
+export const IDEA_MAX_CHARS = 5000;
+
+/** POST /api/generate: accept an idea as a job (202), or with ?wait=true answer once it has ended. */
+const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config } = app;
+
+  app.post(
+    '/api/generate',
+    {
+      schema: {
+        tags: ['generate'],
+        summary: 'Submit an idea; returns the job to follow',
+        description: `The idea must be ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters after trimming, in any language and script; it is stored exactly as sent. The same Idempotency-Key returns the same job. With ?wait=true the call blocks until the job ends and answers like GET /api/spec/:id.`,
+        body: GenerateBody,
+        querystring: Type.Object({ wait: Type.Optional(Type.Boolean({ description: 'Block until the job ends' })) }),
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'Repeat a request safely: the same key returns the same job' })),
+        }),
+        response: {
+          200: IdeaDetail,
+          202: GenerateAccepted,
+          400: ErrorResponse,
+          422: ErrorResponse,
+          429: ErrorResponse,
+          503: ErrorResponse,
+        },
+      },
+      config: { rateLimit: { max: config.GENERATE_RATE_LIMIT_MAX, timeWindow: config.GENERATE_RATE_LIMIT_WINDOW_MS } },
+    },
+    async (request, reply) => {
+      const { idea, template = DEFAULT_TEMPLATE, model } = request.body;
+      const length = [...idea.trim()].length;
+      if (length < IDEA_MIN_CHARS) throw new Errors.InvalidIdea(`The idea is too short: ${length} characters after trimming, at least ${IDEA_MIN_CHARS} needed`);
+      if (length > IDEA_MAX_CHARS) throw new Errors.InvalidIdea(`The idea is too long: ${length} characters after trimming, at most ${IDEA_MAX_CHARS} allowed`);
+
+      let submitted;
+      try {
+        submitted = await app.jobs.submit({ idea, template, model, idempotencyKey: request.headers['idempotency-key'] });
+      } catch (err) {
+        if (err instanceof Errors.QueueFull || err instanceof Errors.ShuttingDown) void reply.header('retry-after', '5');
+        throw err;
+      }
+      if (!submitted.created) void reply.header('idempotent-replayed', 'true');
+
+      if (request.query.wait) {
+        // A client that hangs up stops the wait, not the job.
+        const gone = new AbortController();
+        reply.raw.once('close', () => gone.abort());
+        if (!(await app.jobs.waitForEnd(submitted.jobId, gone.signal))) return reply;
+        const row = await app.ideas.findById(submitted.ideaId);
+        if (!row) throw new Errors.IdeaNotFound(submitted.ideaId);
+        return reply.code(200).send(toIdeaDetail(row));
+      }
+
+      const statusUrl = `/api/job/${submitted.jobId}/status`;
+      return reply
+        .code(202)
+        .header('location', statusUrl)
+        .send({
+          jobId: submitted.jobId,
+          id: submitted.ideaId,
+          status: submitted.status,
+          statusUrl,
+          websocketUrl: `${request.protocol === 'https' ? 'wss' : 'ws'}://${request.host}/api/ws`,
+        });
+    },
+  );
+};
+
+export default generateRoutes;

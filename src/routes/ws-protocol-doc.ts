@@ -1,0 +1,21 @@
+/** The WebSocket protocol, as it appears in the OpenAPI description (OpenAPI 3.0 cannot describe WebSockets itself). */
+export const websocketProtocolDoc = `## WebSocket: \`GET /api/ws\`
+
+Raw WebSocket, JSON text frames. Browsers must connect from an origin in \`ALLOWED_ORIGINS\`.
+
+Client → server:
+- \`{"type":"subscribe-job","jobId":"…","afterSeq":0}\` — \`afterSeq\` optional. The server answers
+  \`{"type":"subscribed","jobId","status","seq","text"}\` (the current status, the last seq and the text so far),
+  then replays the retained events with \`seq > afterSeq\` when \`afterSeq\` is given, then sends live events.
+- \`{"type":"unsubscribe-job","jobId":"…"}\` → \`{"type":"unsubscribed","jobId":"…"}\`
+- \`{"type":"ping"}\` → \`{"type":"pong"}\`
+
+Server → client: \`job-update\` events (the JobEvent schema; the same envelope as polling), and
+\`{"type":"error","code","message"}\` for bad frames (codes INVALID_JSON, INVALID_MESSAGE, UNKNOWN_TYPE,
+JOB_NOT_FOUND, TOO_MANY_SUBSCRIPTIONS); the socket stays open after these.
+
+Events of one job carry \`seq\` 1, 2, 3… without gaps. While a job is \`processing\`, \`delta\` carries the text
+appended since the previous event; when \`attempt\` increases (a retry), the text starts again from empty.
+
+The server pings at the protocol level and terminates sockets that stop answering. Frames larger than
+\`WS_MAX_PAYLOAD\` close the socket with 1009; on shutdown clients get 1001.`;

@@ -1,0 +1,57 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { IdeaRow } from '../db/schema.js';
+import { IsoDate } from './common.js';
+import { JobError, JobStatus } from './jobs.js';
+
+export const IdeaDetail = Type.Object(
+  {
+    id: Type.Integer(),
+    jobId: Type.String({ format: 'uuid' }),
+    userInput: Type.String({ description: 'The idea exactly as submitted' }),
+    generatedSpec: Type.String({ description: 'Markdown; partial while the job runs' }),
+    status: JobStatus,
+    template: Type.String(),
+    generator: Type.String({ description: 'gemini, command or offline' }),
+    model: Type.Union([Type.String(), Type.Null()]),
+    attempts: Type.Integer(),
+    error: Type.Optional(JobError),
+    processingTimeMs: Type.Union([Type.Integer(), Type.Null()]),
+    outputLength: Type.Integer(),
+    createdAt: IsoDate,
+    updatedAt: IsoDate,
+    completedAt: Type.Optional(IsoDate),
+  },
+  { title: 'IdeaDetail' },
+);
+export type IdeaDetail = Static<typeof IdeaDetail>;
+
+/** Ids are positive integers written in plain decimal; anything else is a 400, never a 500. */
+export const IdeaIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,20}$', description: 'Idea id (positive integer)' }) });
+
+const iso = (ms: number | null) => (ms == null ? undefined : new Date(ms).toISOString());
+
+export function toIdeaDetail(row: IdeaRow): IdeaDetail {
+  return {
+    id: row.id,
+    jobId: row.jobId,
+    userInput: row.userInput,
+    generatedSpec: row.generatedSpec,
+    status: row.status,
+    template: row.template,
+    generator: row.generator,
+    model: row.model,
+    attempts: row.attempts,
+    ...(row.errorCode ? { error: { code: row.errorCode, message: row.errorMessage ?? '', retryable: false } } : {}),
+    processingTimeMs: row.processingTimeMs,
+    outputLength: row.outputLength,
+    createdAt: iso(row.createdAt)!,
+    updatedAt: iso(row.updatedAt)!,
+    completedAt: iso(row.completedAt),
+  };
+}
+
+/** A positive id that fits the database; ids beyond 2^53 cannot exist and are simply not found. */
+export function parseIdeaId(raw: string): number | undefined {
+  const id = Number(raw);
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}

@@ -1,0 +1,84 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { TEMPLATE_NAMES } from '../gemini/templates.js';
+import { IsoDate } from './common.js';
+
+export const JOB_STATUSES = ['queued', 'started', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export const JobStatus = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
+export type JobStatus = Static<typeof JobStatus>;
+
+export const TemplateName = Type.Union(TEMPLATE_NAMES.map((n) => Type.Literal(n)), { description: 'Which specification template to follow', default: 'standard' });
+
+/** Model names go into the CLI's argv, so they are held to a strict shape: never a flag. */
+export const ModelName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Gemini model, e.g. gemini-2.5-flash' });
+
+export const JobError = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  retryable: Type.Boolean(),
+});
+export type JobError = Static<typeof JobError>;
+
+export const JobProgress = Type.Object({
+  chars: Type.Integer({ description: 'Characters of spec text so far (this attempt)' }),
+  chunks: Type.Integer({ description: 'Text chunks received so far (this attempt)' }),
+});
+
+export const JobEvent = Type.Object(
+  {
+    type: Type.Literal('job-update'),
+    jobId: Type.String({ format: 'uuid' }),
+    ideaId: Type.Integer(),
+    seq: Type.Integer({ minimum: 1, description: '1, 2, 3… per job, without gaps' }),
+    status: JobStatus,
+    timestamp: IsoDate,
+    message: Type.String(),
+    attempt: Type.Integer({ minimum: 0 }),
+    progress: JobProgress,
+    delta: Type.Optional(Type.String({ description: 'Text appended since the previous event. When attempt increases, the text starts again from empty.' })),
+    error: Type.Optional(JobError),
+    result: Type.Optional(Type.Object({ outputLength: Type.Integer(), processingTimeMs: Type.Integer() })),
+  },
+  { title: 'JobEvent' },
+);
+export type JobEvent = Static<typeof JobEvent>;
+
+export const JobSnapshot = Type.Object(
+  {
+    jobId: Type.String({ format: 'uuid' }),
+    id: Type.Integer({ description: 'The idea id' }),
+    status: JobStatus,
+    seq: Type.Integer({ minimum: 0, description: 'seq of the last event' }),
+    attempt: Type.Integer({ minimum: 0 }),
+    message: Type.String(),
+    progress: JobProgress,
+    text: Type.String({ description: 'The spec so far; the whole spec once completed' }),
+    error: Type.Optional(JobError),
+    createdAt: IsoDate,
+    startedAt: Type.Optional(IsoDate),
+    updatedAt: IsoDate,
+    completedAt: Type.Optional(IsoDate),
+  },
+  { title: 'JobSnapshot' },
+);
+export type JobSnapshot = Static<typeof JobSnapshot>;
+
+export const GenerateBody = Type.Object(
+  {
+    idea: Type.String({ minLength: 1, maxLength: 20000, description: 'The product idea: 10–5000 characters after trimming, any language and script. Stored exactly as sent.' }),
+    template: Type.Optional(TemplateName),
+    model: Type.Optional(ModelName),
+  },
+  { additionalProperties: false },
+);
+export type GenerateBody = Static<typeof GenerateBody>;
+
+export const GenerateAccepted = Type.Object({
+  jobId: Type.String({ format: 'uuid' }),
+  id: Type.Integer(),
+  status: JobStatus,
+  statusUrl: Type.String(),
+  websocketUrl: Type.String(),
+});
+export type GenerateAccepted = Static<typeof GenerateAccepted>;
+
+export const JobIdParams = Type.Object({ jobId: Type.String({ format: 'uuid', description: 'The job id returned by POST /api/generate' }) });
