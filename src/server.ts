@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+
+// A .env in the working directory is read if present; real environment variables win.
+if (existsSync('.env')) process.loadEnvFile('.env');
 
 let config;
 try {
