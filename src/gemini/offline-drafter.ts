@@ -692,6 +692,7 @@ const KANA = /[\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const CJK_OR_HANGUL = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 // Japanese nouns carry kanji or katakana; pure-hiragana words are mostly grammar.
 const JAPANESE_NOUNISH = /[\p{Script=Han}\p{Script=Katakana}]/u;
+// Korean glues particles onto nouns (산책을, 산책이); dropping one lets both count as 산책.
 const KOREAN_PARTICLE = /(?:으로|에서|에게|은|는|이|가|을|를|에|의|로|와|과|도)$/u;
 
 function dominantScript(text: string): Script {
@@ -770,6 +771,7 @@ function clauses(idea: string): string[] {
   return result;
 }
 
+// Short words in spaced scripts are mostly grammar, while two CJK or Hangul characters often make a whole noun.
 function isKeyTerm(word: string, lang: Lang): boolean {
   if (!/\p{L}/u.test(word) || TERM_STOPWORDS.has(word.toLowerCase())) return false;
   if (!CJK_OR_HANGUL.test(word)) return [...word].length >= 4;
