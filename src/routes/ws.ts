@@ -2,10 +2,16 @@ import type { FastifyPluginAsync } from 'fastify';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { WebSocket } from 'ws';
 import type { JobEvent } from '../schemas/jobs.js';
-import { CLIENT_MESSAGE_TYPES, ClientMessage, type WsErrorMessage } from '../schemas/ws.js';
+import '../schemas/formats.js';
+import { CLIENT_MESSAGE_TYPES, PingMessage, SubscribeMessage, UnsubscribeMessage, type ClientMessage, type WsErrorMessage } from '../schemas/ws.js';
 import { websocketProtocolDoc } from './ws-protocol-doc.js';
 
-const checkMessage = TypeCompiler.Compile(ClientMessage);
+/** One checker per message type, so an error names what is wrong with the message the client meant to send. */
+const checkers = {
+  'subscribe-job': TypeCompiler.Compile(SubscribeMessage),
+  'unsubscribe-job': TypeCompiler.Compile(UnsubscribeMessage),
+  ping: TypeCompiler.Compile(PingMessage),
+} as const;
 
 /** A socket whose unsent data passes this is not keeping up; it is closed rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -83,22 +89,24 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
     } catch {
       return sendError(conn, 'INVALID_JSON', 'Frames must be JSON text');
     }
-    if (!checkMessage.Check(message)) {
-      const type = (message as { type?: unknown } | null)?.type;
-      if (typeof type !== 'string' || !(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
-        return sendError(conn, 'UNKNOWN_TYPE', `Unknown message type; expected one of ${CLIENT_MESSAGE_TYPES.join(', ')}`);
-      }
-      const first = checkMessage.Errors(message).First();
+    const type = (message as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string' || !(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
+      return sendError(conn, 'UNKNOWN_TYPE', `Unknown message type; expected one of ${CLIENT_MESSAGE_TYPES.join(', ')}`);
+    }
+    const checker = checkers[type as ClientMessage['type']];
+    if (!checker.Check(message)) {
+      const first = checker.Errors(message).First();
       return sendError(conn, 'INVALID_MESSAGE', `Invalid ${type} message: ${first ? `${first.path || '/'} ${first.message}` : 'bad shape'}`);
     }
-    switch (message.type) {
+    const valid = message as ClientMessage;
+    switch (valid.type) {
       case 'ping':
         return send(conn, { type: 'pong' });
       case 'unsubscribe-job':
-        unsubscribe(conn, message.jobId);
-        return send(conn, { type: 'unsubscribed', jobId: message.jobId });
+        unsubscribe(conn, valid.jobId);
+        return send(conn, { type: 'unsubscribed', jobId: valid.jobId });
       case 'subscribe-job':
-        return subscribe(conn, message.jobId, message.afterSeq);
+        return subscribe(conn, valid.jobId, valid.afterSeq);
     }
   };
 
