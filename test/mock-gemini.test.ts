@@ -7,10 +7,13 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { makeGeminiHome, startMockGemini, type GeminiHome, type MockGemini } from './fixtures/mock-gemini-api.js';
-
-const GEMINI_BIN = fileURLToPath(new URL('../node_modules/.bin/gemini', import.meta.url));
+import {
+  GEMINI_CLI_BIN as GEMINI_BIN,
+  makeGeminiHome,
+  startMockGemini,
+  type GeminiHome,
+  type MockGemini,
+} from './fixtures/mock-gemini-api.js';
 const BASE_ARGS = ['--output-format', 'stream-json', '--skip-trust'];
 const RUN_TIMEOUT_MS = 30_000;
 
@@ -223,6 +226,21 @@ for (const status of [500, 429]) {
     t.ok(r.ms < 15_000, 'fast');
   });
 }
+
+t.test('empty model answer: exit 0 but an error event and result.status "error"', async (t) => {
+  const { mock, home } = await setup(t);
+  mock.setOptions({ chunks: [] });
+  const r = await runGemini(home, mock, { args: ['-m', 'gemini-2.5-flash'], stdin: 'hello' });
+  t.equal(r.code, 0, 'exit code alone does not tell success');
+  t.same(
+    r.events.map((e) => e.type),
+    ['init', 'message', 'error', 'result'],
+  );
+  t.match(r.events[2], { type: 'error', severity: 'error', message: /empty response/ });
+  t.match(r.events[3], { type: 'result', status: 'error' });
+  t.notOk('error' in r.events[3], 'this result carries no error object');
+  t.comment(`error event: ${JSON.stringify(r.events[2])}`);
+});
 
 t.test('SIGTERM mid-request: CLI exits 0 without a result event', async (t) => {
   const { mock, home } = await setup(t);
