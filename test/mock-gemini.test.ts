@@ -14,6 +14,7 @@ import {
   type GeminiHome,
   type MockGemini,
 } from './fixtures/mock-gemini-api.js';
+
 const BASE_ARGS = ['--output-format', 'stream-json', '--skip-trust'];
 const RUN_TIMEOUT_MS = 30_000;
 

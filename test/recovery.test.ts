@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import t from 'tap';
+import { openDatabase } from '../src/db/client.js';
+import { createIdeaRepository } from '../src/db/ideas-repository.js';
+import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
+
+const IDEA = 'An app that splits household chores fairly between flatmates';
+
+/** Writes rows as a crashed process would have left them. */
+async function leaveBehind(file: string, rows: Array<{ status: 'queued' | 'started' | 'processing'; attempts: number; seq: number }>) {
+  const { client, db } = await openDatabase(`file:${file}`);
+  const ideas = createIdeaRepository(db);
+  const now = Date.now();
+  const inserted = [];
+  for (const [i, row] of rows.entries()) {
+    inserted.push(
+      await ideas.insert({
+        jobId: `00000000-0000-4000-8000-00000000000${i}`,
+        userInput: `${IDEA} (${i})`,
+        status: row.status,
+        template: 'standard',
+        generator: 'offline',
+        attempts: row.attempts,
+        generatedSpec: 'half a spec from before the crash',
+        metadata: { seq: row.seq },
+        createdAt: now,
+        updatedAt: now,
+      }),
+    );
+  }
+  client.close();
+  return inserted;
+}
+
+t.test('jobs left unfinished by a crash are recovered at start-up', async (t) => {
+  const file = join(tempDir(t), 'crashed.db');
+  const [processing, queued, exhausted] = await leaveBehind(file, [
+    { status: 'processing', attempts: 1, seq: 7 },
+    { status: 'queued', attempts: 0, seq: 1 },
+    { status: 'processing', attempts: 3, seq: 9 },
+  ]);
+  const app = await build(t, { dbFile: file, config: { GEMINI_MAX_ATTEMPTS: 3 } });
+
+  const done = await waitForJob(app, processing.jobId);
+  t.equal(done.status, 'completed', 'a job that was processing runs again and completes');
+  t.ok(done.seq > 7, 'its seq continues where it stopped, so subscribers see no reuse');
+  const events = app.jobs.get(processing.jobId)!.eventsAfter(7);
+  t.equal(events[0].seq, 8);
+  t.equal(events[0].message, 'Queued again after a restart');
+  t.equal(events[0].status, 'queued');
+  const spec = (await app.inject({ url: `/api/spec/${processing.id}` })).json();
+  t.equal(spec.attempts, 2, 'the interrupted attempt counts');
+  t.notMatch(spec.generatedSpec, /half a spec/);
+
+  t.equal((await waitForJob(app, queued.jobId)).status, 'completed', 'a queued job runs');
+
+  const failed = (await app.inject({ url: `/api/job/${exhausted.jobId}/status` })).json();
+  t.equal(failed.status, 'failed', 'a job out of attempts is failed, not lost');
+  t.match(failed.error, { code: 'INTERRUPTED' });
+  t.match((await app.inject({ url: `/api/spec/${exhausted.id}` })).json().error, { code: 'INTERRUPTED' });
+});
+
+t.test('shutdown interrupts a running job and the next start finishes it', async (t) => {
+  const file = join(tempDir(t), 'restart.db');
+  const slow = fakeGemini(t, 'hang');
+  const first = await build(t, { dbFile: file, config: { ...slow.config, GEMINI_TIMEOUT_MS: 60_000, SHUTDOWN_GRACE_MS: 100 }, env: slow.env });
+  const accepted = (await submit(first, { idea: IDEA })).json();
+  await waitFor(() => slow.calls().length > 0, { what: 'the CLI to start' });
+  await first.close();
+
+  const fast = fakeGemini(t, 'ok');
+  const second = await build(t, { dbFile: file, config: fast.config, env: fast.env });
+  const done = await waitForJob(second, accepted.jobId);
+  t.equal(done.status, 'completed');
+  const spec = (await second.inject({ url: `/api/spec/${accepted.id}` })).json();
+  t.equal(spec.attempts, 1, 'the attempt cut short by shutdown is not held against the job');
+  t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
+});
