@@ -146,3 +146,17 @@ t.test('a WebSocket from an origin that is not allowed is refused', async (t) =>
   await ok.close();
   t.pass('the allowed origin connects');
 });
+
+t.test('subscriptions to finished jobs are released, so one socket can follow any number of jobs in turn', async (t) => {
+  const app = await build(t, { listen: true, config: { WS_MAX_SUBSCRIPTIONS: 2 } });
+  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  t.teardown(() => ws.close());
+  for (let i = 0; i < 5; i++) {
+    const { jobId } = (await submit(app, { idea: `${IDEA} #${i}` })).json();
+    ws.send({ type: 'subscribe-job', jobId, afterSeq: 0 });
+    t.equal((await ws.waitForEnd(jobId)).status, 'completed', `job ${i}`);
+  }
+  t.equal(ws.messages.filter((m) => m.type === 'error').length, 0, 'never hit the cap');
+  await waitFor(() => app.wsStats.subscriptions === 0, { what: 'subscriptions to be released' });
+  t.pass('no subscription is left');
+});

@@ -72,7 +72,14 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
       send(conn, { type: 'subscribed', jobId, status: live.status, seq: live.seq, text: live.text });
       if (afterSeq !== undefined) for (const event of live.eventsAfter(afterSeq)) send(conn, event);
       if (!live.terminal) {
-        conn.subscriptions.set(jobId, live.subscribe((event: JobEvent) => send(conn, event)));
+        conn.subscriptions.set(
+          jobId,
+          live.subscribe((event: JobEvent) => {
+            send(conn, event);
+            // A finished job sends nothing more: its subscription no longer counts against the cap.
+            if (live.terminal) unsubscribe(conn, jobId);
+          }),
+        );
         app.wsStats.subscriptions++;
       }
       return;
