@@ -21,7 +21,8 @@ export function geminiExitError(exitCode: number | null, signal: NodeJS.Signals 
     case 55:
       return new GeneratorError('GEMINI_UNTRUSTED_FOLDER', `The Gemini CLI refused to run in an untrusted folder; this CLI may not support --skip-trust${suffix}`, false);
   }
-  const http = httpStatusFromExit(exitCode);
+  // Errors without a numeric status exit 1; the API's JSON error in the message may still carry one (a 404 for a bad model).
+  const http = httpStatusFromExit(exitCode) ?? (exitCode === 1 ? httpStatusFromMessage(detail) : undefined);
   if (http !== undefined) {
     if (http === 429) return new GeneratorError('GEMINI_RATE_LIMITED', `The Gemini API answered 429 (quota or rate limit)${suffix}`, true);
     if (http === 408) return new GeneratorError('GEMINI_API_TIMEOUT', `The Gemini API answered 408${suffix}`, true);
@@ -31,6 +32,11 @@ export function geminiExitError(exitCode: number | null, signal: NodeJS.Signals 
     return new GeneratorError('GEMINI_API_REJECTED', `The Gemini API rejected the request (${http})${suffix}`, false);
   }
   return new GeneratorError('GENERATOR_CRASHED', `The Gemini CLI exited with code ${exitCode}${suffix}`, true);
+}
+
+function httpStatusFromMessage(detail: string): number | undefined {
+  const match = /"code"\s*:\s*([45]\d\d)\b/.exec(detail);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** 144..255 are HTTP 400..511 mod 256; the CLI's own codes sit below that. */

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Config } from '../config.js';
 import { allowListedEnv, LineSplitter, runCliAttempt } from './cli-attempt.js';
 import { GeneratorError } from './errors.js';
+import { writeServiceSystemSettings } from './cli-settings.js';
 import { geminiExitError } from './exit-codes.js';
 import type { AttemptInput, AttemptOutput, Generator } from './generator.js';
 import { parseStreamLine, type StreamEvent } from './stream-json.js';
@@ -27,6 +28,9 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
   const cli = geminiCommand(config);
   const baseEnv = allowListedEnv(sourceEnv, config.GEMINI_CLI_HOME ?? sourceEnv.HOME);
   if (config.GEMINI_API_KEY) baseEnv.GEMINI_API_KEY = config.GEMINI_API_KEY;
+  // One process instead of a launcher that relaunches itself and ignores SIGTERM: faster, and signals reach the worker.
+  baseEnv.GEMINI_CLI_NO_RELAUNCH ??= 'true';
+  baseEnv.GEMINI_CLI_SYSTEM_SETTINGS_PATH ??= writeServiceSystemSettings(config);
 
   return {
     name: 'gemini',
@@ -83,11 +87,12 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
 
       if (state.noise > 0) input.log.warn({ lines: state.noise }, 'gemini cli wrote lines that are not stream-json events');
       const detail = lastWords(state.result?.error?.message ?? state.errors.at(-1) ?? result.stderrTail);
+      const suffix = detail ? `: ${detail}` : '';
+      // The result event decides; the exit code only explains. The CLI exits 0 on an empty answer and on SIGTERM.
       if (result.exitCode !== 0) throw geminiExitError(result.exitCode, result.signal, detail);
-      if (state.result?.status && state.result.status !== 'success') {
-        throw new GeneratorError('GEMINI_RESULT_ERROR', `The Gemini CLI reported ${state.result.status}${detail ? `: ${detail}` : ''}`, true);
-      }
-      if (state.text.trim() === '') throw new GeneratorError('GENERATOR_EMPTY_OUTPUT', `The Gemini CLI finished without writing a specification${detail ? `: ${detail}` : ''}`, true);
+      if (!state.result) throw new GeneratorError('GEMINI_INCOMPLETE', `The Gemini CLI stopped before reporting a result${suffix}`, true);
+      if (state.result.status !== 'success') throw new GeneratorError('GEMINI_RESULT_ERROR', `The Gemini CLI reported ${state.result.status}${suffix}`, true);
+      if (state.text.trim() === '') throw new GeneratorError('GENERATOR_EMPTY_OUTPUT', `The Gemini CLI finished without writing a specification${suffix}`, true);
       return {
         text: state.text,
         metadata: { model: state.init?.model ?? model ?? null, sessionId: state.init?.session_id ?? null, stats: state.result?.stats ?? null, ignoredLines: state.noise },
