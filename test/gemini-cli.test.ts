@@ -14,7 +14,7 @@ const CHUNKS = ['# Chores app\n\n', '## Overview\nFlatmates share chores fairly.
 async function setup(t: Parameters<typeof build>[0], options: Parameters<typeof startMockGemini>[0] = {}) {
   const mock = await startMockGemini({ chunks: CHUNKS, chunkDelayMs: 30, ...options });
   const home = await makeGeminiHome();
-  t.teardown(async () => {
+  t.after(async () => {
     await mock.close();
     await home.cleanup();
   });

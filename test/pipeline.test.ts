@@ -177,3 +177,16 @@ t.test('a full queue answers 503 with Retry-After', async (t) => {
   t.ok(Number(rejected.headers['retry-after']) > 0);
   for (const r of [running, waiting]) await app.inject({ method: 'POST', url: `/api/job/${r.json().jobId}/cancel` });
 });
+
+t.test('the OpenAPI document covers every route, the WebSocket included', async (t) => {
+  const app = await build(t);
+  const doc = (await app.inject({ url: '/api/docs/json' })).json();
+  for (const path of ['/api/generate', '/api/job/{jobId}/status', '/api/job/{jobId}/cancel', '/api/spec/{id}', '/api/download/{id}', '/api/ws']) {
+    t.ok(doc.paths[path], `${path} is documented`);
+  }
+  t.match(doc.paths['/api/ws'].get.description, /subscribe-job/);
+  t.ok(doc.components.schemas.JobEvent, 'the event envelope is a named schema');
+  t.ok(doc.paths['/api/generate'].post.responses['503'], 'each status is documented');
+  const ui = await app.inject({ url: '/api/docs' });
+  t.ok([200, 302].includes(ui.statusCode), 'Swagger UI is served');
+});

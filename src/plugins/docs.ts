@@ -2,12 +2,20 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { packageVersion } from '../paths.js';
-import { websocketProtocolDoc } from '../routes/ws-protocol-doc.js';
+import type { OpenAPIV3 } from 'openapi-types';
+import { websocketPathItem, websocketProtocolDoc, websocketSchemas } from '../routes/ws-protocol-doc.js';
 
 /** OpenAPI from the routes' TypeBox schemas, served at /api/docs/json, with Swagger UI at /api/docs. */
 export default fp(
   async function docsPlugin(app) {
     await app.register(swagger, {
+      // @fastify/websocket hides WebSocket routes from the generated paths; the protocol is described here instead.
+      transformObject: (documentObject) => {
+        const openapi = (documentObject as { openapiObject: OpenAPIV3.Document }).openapiObject;
+        openapi.paths['/api/ws'] = websocketPathItem;
+        openapi.components = { ...openapi.components, schemas: { ...openapi.components?.schemas, ...websocketSchemas } };
+        return openapi;
+      },
       openapi: {
         openapi: '3.0.3',
         info: {

@@ -1,3 +1,7 @@
+import type { OpenAPIV3 } from 'openapi-types';
+import { JobEvent } from '../schemas/jobs.js';
+import { ClientMessage, SubscribedMessage, WsErrorMessage } from '../schemas/ws.js';
+
 /** The WebSocket protocol, as it appears in the OpenAPI description (OpenAPI 3.0 cannot describe WebSockets itself). */
 export const websocketProtocolDoc = `## WebSocket: \`GET /api/ws\`
 
@@ -19,3 +23,32 @@ appended since the previous event; when \`attempt\` increases (a retry), the tex
 
 The server pings at the protocol level and terminates sockets that stop answering. Frames larger than
 \`WS_MAX_PAYLOAD\` close the socket with 1009; on shutdown clients get 1001.`;
+
+
+/** The message schemas, under components/schemas, so clients can generate types for the WebSocket too. */
+export const websocketSchemas = {
+  WsClientMessage: ClientMessage,
+  WsSubscribed: SubscribedMessage,
+  WsError: WsErrorMessage,
+  JobEvent,
+} as unknown as Record<string, OpenAPIV3.SchemaObject>;
+
+export const websocketPathItem: OpenAPIV3.PathItemObject = {
+  get: {
+    tags: ['websocket'],
+    summary: 'Live job updates over WebSocket',
+    description: websocketProtocolDoc,
+    operationId: 'jobUpdatesWebSocket',
+    parameters: [
+      { name: 'Upgrade', in: 'header', required: true, schema: { type: 'string', enum: ['websocket'] } },
+      { name: 'Origin', in: 'header', required: false, schema: { type: 'string' }, description: 'Browsers: must be one of ALLOWED_ORIGINS' },
+    ],
+    responses: {
+      '101': {
+        description: 'Switching protocols. Client frames: WsClientMessage; server frames: WsSubscribed, JobEvent, WsError, {"type":"pong"}, {"type":"unsubscribed","jobId"}.',
+      },
+      '403': { description: 'Origin not allowed' },
+      '404': { description: 'Not a WebSocket upgrade request' },
+    },
+  },
+};
