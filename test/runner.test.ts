@@ -166,3 +166,19 @@ t.test('cancelling a queued job means it never starts', async (t) => {
   await waitFor(() => app.jobs.stats.running === 0, { what: 'the runner to be idle' });
   t.equal(fake.calls().filter((c) => c.stdin).length, 1, 'only the first job reached the CLI');
 });
+
+t.test('GENERATOR=auto: offline without credentials, gemini with an API key or a cached sign-in', async (t) => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tempDir } = await import('./helper.js');
+  const emptyHome = tempDir(t);
+  const none = await build(t, { config: { GENERATOR: 'auto' }, env: { PATH: process.env.PATH, HOME: emptyHome } });
+  t.equal(none.generator.name, 'offline');
+  const withKey = await build(t, { config: { GENERATOR: 'auto' }, env: { PATH: process.env.PATH, HOME: emptyHome, GEMINI_API_KEY: 'k' } });
+  t.equal(withKey.generator.name, 'gemini');
+  const signedIn = tempDir(t);
+  mkdirSync(join(signedIn, '.gemini'));
+  writeFileSync(join(signedIn, '.gemini', 'oauth_creds.json'), '{}');
+  const withLogin = await build(t, { config: { GENERATOR: 'auto', GEMINI_CLI_HOME: signedIn }, env: { PATH: process.env.PATH, HOME: emptyHome } });
+  t.equal(withLogin.generator.name, 'gemini');
+});
