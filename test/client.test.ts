@@ -1,9 +1,9 @@
-import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { ApiError, ConnectionError, createClient, JobCancelledError, JobFailedError, type ClientOptions, type JobEvent, type Transport } from '../src/client/index.js';
 import { baseUrl, build, fakeGemini, waitForJob } from './helper.js';
+import { freePort } from './free-port.js';
 
 const IDEA = 'A marketplace where neighbours lend each other tools';
 const CHUNKS = Array.from({ length: 12 }, (_, i) => (i === 0 ? '# Spec\n\n' : `- requirement ${i}: the tool is returned clean ✓\n`));
@@ -19,15 +19,6 @@ async function setUp(tap: Tap, options: { mode?: string; delayMs?: number; clien
   const client = createClient({ baseUrl: baseUrl(app), pollIntervalMs: 20, reconnectBaseMs: 50, ...options.client });
   tap.after(() => client.close());
   return { app, client, fake };
-}
-
-/** A port nothing listens on: it was free a moment ago. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** What a user of onUpdate sees: every update, the transports used, and the text rebuilt from deltas. */
@@ -74,7 +65,7 @@ t.test('over the WebSocket every event arrives once, in order, and the finished 
 });
 
 t.test('when the WebSocket path is blocked, polling still delivers the whole text in order', async (t) => {
-  const refusingPort = await closedPort();
+  const refusingPort = await freePort();
   for (const [why, wsUrl] of [
     ['the path answers 404', (app: FastifyInstance) => `${baseUrl(app).replace('http', 'ws')}/blocked/ws`],
     ['the port refuses connections', () => `ws://127.0.0.1:${refusingPort}/api/ws`],
@@ -98,7 +89,7 @@ t.test('when the WebSocket path is blocked, polling still delivers the whole tex
 });
 
 t.test('polling restarts the text when a retry starts a new attempt', async (t) => {
-  const { client } = await setUp(t, { mode: 'crash-once', client: { wsUrl: `ws://127.0.0.1:${await closedPort()}/api/ws` } });
+  const { client } = await setUp(t, { mode: 'crash-once', client: { wsUrl: `ws://127.0.0.1:${await freePort()}/api/ws` } });
   const seen = recorder();
   const idea = await client.generateSpec(IDEA, seen);
   t.equal(idea.attempts, 2);
@@ -227,7 +218,7 @@ t.test('a POST is retried only with its Idempotency-Key, and the retry gets the 
 });
 
 t.test('an unreachable service is a ConnectionError naming the cause', async (t) => {
-  const client = createClient({ baseUrl: `http://127.0.0.1:${await closedPort()}`, retries: 0 });
+  const client = createClient({ baseUrl: `http://127.0.0.1:${await freePort()}`, retries: 0 });
   t.after(() => client.close());
   const err = await client.getSpec(1).catch((e: unknown) => e);
   t.ok(err instanceof ConnectionError);

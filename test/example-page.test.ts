@@ -1,19 +1,11 @@
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import { chromium } from 'playwright-core';
 import { build, fakeGemini } from './helper.js';
+import { freePort } from './free-port.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHUNKS = ['# Shared tool shed\n\n', '## Overview\n', 'Neighbours lend tools.\n', '## Users\n', '- borrowers\n', '- lenders\n', '## Requirements\n', '1. Book a drill\n'];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 t.test('the example page at / writes a specification live in a real browser', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)` }, async (t) => {
   const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '80', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
