@@ -7,10 +7,12 @@ import configPlugin from './plugins/config.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
+import examplePagePlugin from './plugins/example-page.js';
 import geminiPlugin from './plugins/gemini.js';
 import jobsPlugin from './plugins/jobs.js';
 import securityPlugin from './plugins/security.js';
 import websocketPlugin from './plugins/websocket.js';
+import examplePageRoutes from './routes/example-page.js';
 import generateRoutes from './routes/generate.js';
 import jobRoutes from './routes/jobs.js';
 import specRoutes from './routes/spec.js';
@@ -52,12 +54,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(geminiPlugin, { env: options.generatorEnv });
   await app.register(jobsPlugin);
   await app.register(websocketPlugin);
+  await app.register(examplePagePlugin);
 
   // Routes: encapsulated, they only use what the plugins decorate.
   await app.register(generateRoutes);
   await app.register(jobRoutes);
   await app.register(specRoutes);
   await app.register(wsRoutes);
+  await app.register(examplePageRoutes);
 
   return app;
 }

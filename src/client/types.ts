@@ -1,0 +1,98 @@
+import type { IdeaDetail } from '../schemas/ideas.js';
+import type { GenerateAccepted, GenerateBody, JobEvent, JobSnapshot, JobStatus } from '../schemas/jobs.js';
+import type { WebSocketFactory } from './websocket.js';
+
+export type { GenerateAccepted, IdeaDetail, JobEvent, JobSnapshot, JobStatus };
+
+export interface ClientOptions {
+  /** The service, e.g. https://specs.example.com */
+  baseUrl: string;
+  /** Default: baseUrl with ws(s):// and the path /api/ws. */
+  wsUrl?: string;
+  /** Sent as `Authorization: Bearer …` (and on the WebSocket) when the service requires API_KEY. */
+  apiKey?: string;
+  /** Per HTTP attempt (default 30 s). */
+  timeoutMs?: number;
+  /** Retries of safe requests on network errors, 429 and 502–504 (default 2). */
+  retries?: number;
+  /** Between polls while the WebSocket is unavailable (default 1 s). */
+  pollIntervalMs?: number;
+  /** First reconnect delay; doubles up to reconnectMaxMs, with jitter (defaults 500 ms, 15 s). */
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+  /** A socket that has not opened by then counts as failed (default 5 s). */
+  connectTimeoutMs?: number;
+  /** App-level ping period; a socket silent for a whole period is dropped (default 25 s). */
+  heartbeatMs?: number;
+  /** A followed job silent this long over the WebSocket is checked by one poll (default 15 s). */
+  staleAfterMs?: number;
+  /** For tests and unusual runtimes. */
+  fetch?: typeof fetch;
+  webSocket?: WebSocketFactory;
+}
+
+/** How a job's updates currently arrive. */
+export type Transport = 'websocket' | 'polling';
+
+export interface FollowOptions {
+  /**
+   * Every update, in order, never twice. Over the WebSocket these are the server's
+   * events; while polling, one update stands for the events since the previous one
+   * (its `delta` is the text added since). When `attempt` changes, the text restarts from empty.
+   */
+  onUpdate?: (event: JobEvent) => void;
+  onTransport?: (transport: Transport) => void;
+  /** Stops following (the job itself goes on; use cancel() to stop it). */
+  signal?: AbortSignal;
+  /** Resume after an update already seen (e.g. after a page reload). */
+  afterSeq?: number;
+}
+
+export interface GenerateOptions extends FollowOptions, Pick<GenerateBody, 'template' | 'model'> {
+  /** Default: a fresh random key, so the POST can be retried safely. */
+  idempotencyKey?: string;
+  onAccepted?: (accepted: GenerateAccepted) => void;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+// The shapes below follow the contract (DESIGN.md) for routes whose schemas live with their own features.
+
+export interface HistoryQuery {
+  page?: number;
+  limit?: number;
+  search?: string;
+  status?: JobStatus;
+  cursor?: string;
+}
+
+export interface IdeaSummary {
+  id: number;
+  jobId: string;
+  status: JobStatus;
+  preview: string;
+  createdAt: string;
+  [field: string]: unknown;
+}
+
+export interface HistoryPage {
+  data: IdeaSummary[];
+  pagination: { page: number; limit: number; total: number; totalPages: number; hasNext: boolean; hasPrev: boolean; nextCursor?: string | null };
+  search: unknown;
+}
+
+export interface HealthReport {
+  status: 'OK' | 'DEGRADED' | 'DOWN';
+  timestamp: string;
+  uptime: number;
+  version: string;
+  services: Record<string, unknown>;
+  system: { memory: unknown; loadAverage: unknown; eventLoopDelay: unknown };
+}
+
+export interface DownloadedSpec {
+  fileName: string;
+  text: string;
+}
