@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { GeminiHealth } from '../schemas/health.js';
-import { circuitState } from './circuit-state.js';
+import type { CircuitState } from './circuit-state.js';
 import { GeneratorError } from './errors.js';
 import type { Generator } from './generator.js';
 import { geminiCredentialsConfigured } from './select-generator.js';
@@ -30,6 +30,8 @@ export class GeminiHealthCheck {
     private readonly config: Config,
     private readonly env: NodeJS.ProcessEnv,
     private readonly generator: Generator,
+    /** Reads the generator's circuit breaker. */
+    private readonly circuit: () => CircuitState,
   ) {
     this.configured = config.GENERATOR === 'gemini' || geminiCredentialsConfigured(config, env);
   }
@@ -69,7 +71,7 @@ export class GeminiHealthCheck {
 
   /** The cached state; never starts a check. */
   view(): GeminiHealth {
-    const circuit = circuitState(this.generator);
+    const circuit = this.circuit();
     const outcome = this.outcome;
     const ok = outcome && 'ok' in outcome ? outcome.ok : undefined;
     const error = outcome && 'error' in outcome ? outcome.error : undefined;
@@ -88,7 +90,7 @@ export class GeminiHealthCheck {
       latencyMs: ok?.latencyMs ?? (typeof error?.details.latencyMs === 'number' ? error.details.latencyMs : null),
       checkedAt: outcome ? new Date(outcome.at).toISOString() : null,
       ...(error ? { error: { code: error.code, message: error.message } } : {}),
-      circuit,
+      circuit: { state: circuit.state },
       generator: this.generator.name,
     };
   }

@@ -200,10 +200,11 @@ export class HealthSampler {
     };
   }
 
-  readiness(shuttingDown: boolean): Readiness {
+  /** Shutting down needs no check here: from the start of close(), Fastify answers every request, this one too, with 503. */
+  readiness(): Readiness {
     const { database } = this.latest;
-    const checks = { database: database.status !== 'DOWN', migrations: database.migrationsApplied, shuttingDown };
-    return { ready: checks.database && checks.migrations && !shuttingDown, checks };
+    const checks = { database: database.status !== 'DOWN', migrations: database.migrationsApplied };
+    return { ready: checks.database && checks.migrations, checks };
   }
 
   async close(): Promise<void> {

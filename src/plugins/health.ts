@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { createHealthRepository } from '../db/health-repository.js';
 import { createJobActivityRepository } from '../db/job-activity-repository.js';
+import { circuitState } from '../gemini/circuit-state.js';
 import { GeminiHealthCheck } from '../gemini/health-check.js';
 import { RedisProbe } from '../health/redis-probe.js';
 import { HealthSampler } from '../health/sampler.js';
@@ -30,7 +31,7 @@ export interface HealthPluginOptions {
 export default fp<HealthPluginOptions>(
   async function healthPlugin(app, opts) {
     const { config } = app;
-    const gemini = new GeminiHealthCheck(config, opts.env ?? process.env, app.generator);
+    const gemini = new GeminiHealthCheck(config, opts.env ?? process.env, app.generator, () => circuitState(app.generator));
     const redis = config.REDIS_URL ? new RedisProbe(config.REDIS_URL) : undefined;
     const sampler = new HealthSampler({
       config,
@@ -42,19 +43,13 @@ export default fp<HealthPluginOptions>(
       redis,
       log: app.log.child({ component: 'health' }),
     });
-    let shuttingDown = false;
-
     app.decorate('health', {
       report: () => sampler.report(),
-      readiness: () => sampler.readiness(shuttingDown),
+      readiness: () => sampler.readiness(),
       gemini: (refresh: boolean) => (refresh ? gemini.refresh() : Promise.resolve(gemini.view())),
     });
 
     app.addHook('onReady', async () => sampler.start());
-    // Orchestrators stop routing here as soon as shutdown begins.
-    app.addHook('preClose', async () => {
-      shuttingDown = true;
-    });
     app.addHook('onClose', async () => {
       await Promise.all([sampler.close(), gemini.close()]);
       await redis?.close();

@@ -2,13 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { GeminiHealth, HealthReport, Liveness, Readiness } from '../schemas/health.js';
 
+/** Probes must always see the current state, never a copy cached along the way. */
+const NO_STORE = 'no-store';
+
 /** Health for people and probes: every answer comes from the sampler's cache. */
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  // Probes must always see the current state, never a cached copy along the way.
-  app.addHook('onSend', async (_request, reply) => {
-    void reply.header('cache-control', 'no-store');
-  });
-
   app.get(
     '/api/health',
     {
@@ -21,14 +19,14 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (_request, reply) => {
       const report = app.health.report();
-      return reply.code(report.status === 'DOWN' ? 503 : 200).send(report);
+      return reply.code(report.status === 'DOWN' ? 503 : 200).header('cache-control', NO_STORE).send(report);
     },
   );
 
   app.get(
     '/api/live',
     { schema: { tags: ['health'], summary: 'Liveness: the process is serving requests', response: { 200: Liveness } } },
-    async () => ({ status: 'alive' as const, uptime: Math.round(process.uptime() * 1000) / 1000 }),
+    async (_request, reply) => reply.header('cache-control', NO_STORE).send({ status: 'alive' as const, uptime: Math.round(process.uptime() * 1000) / 1000 }),
   );
 
   app.get(
@@ -36,13 +34,13 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: the database answers, migrations are applied and the service is not shutting down (503 otherwise)',
+        summary: 'Readiness: the database answers and migrations are applied (503 otherwise, and from the moment shutdown begins)',
         response: { 200: Readiness, 503: Readiness },
       },
     },
     async (_request, reply) => {
       const readiness = app.health.readiness();
-      return reply.code(readiness.ready ? 200 : 503).send(readiness);
+      return reply.code(readiness.ready ? 200 : 503).header('cache-control', NO_STORE).send(readiness);
     },
   );
 
@@ -59,7 +57,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const health = await app.health.gemini(request.query.refresh === true);
-      return reply.code(health.status === 'ready' ? 200 : 503).send(health);
+      return reply.code(health.status === 'ready' ? 200 : 503).header('cache-control', NO_STORE).send(health);
     },
   );
 };

@@ -85,7 +85,7 @@ export const Liveness = Type.Object({ status: Type.Literal('alive'), uptime: Typ
 export const Readiness = Type.Object(
   {
     ready: Type.Boolean(),
-    checks: Type.Object({ database: Type.Boolean(), migrations: Type.Boolean(), shuttingDown: Type.Boolean() }),
+    checks: Type.Object({ database: Type.Boolean(), migrations: Type.Boolean() }),
   },
   { title: 'Readiness' },
 );
