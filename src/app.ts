@@ -9,13 +9,18 @@ import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import examplePagePlugin from './plugins/example-page.js';
 import geminiPlugin from './plugins/gemini.js';
+import healthPlugin from './plugins/health.js';
 import jobsPlugin from './plugins/jobs.js';
+import metricsPlugin from './plugins/metrics.js';
 import securityPlugin from './plugins/security.js';
 import websocketPlugin from './plugins/websocket.js';
 import examplePageRoutes from './routes/example-page.js';
 import generateRoutes from './routes/generate.js';
+import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
+import metricsRoutes from './routes/metrics.js';
 import specRoutes from './routes/spec.js';
+import statusPageRoutes from './routes/status-page.js';
 import wsRoutes from './routes/ws.js';
 
 export interface BuildAppOptions {
@@ -54,6 +59,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(geminiPlugin, { env: options.generatorEnv });
   await app.register(jobsPlugin);
   await app.register(websocketPlugin);
+  await app.register(metricsPlugin);
+  await app.register(healthPlugin, { env: options.generatorEnv });
   await app.register(examplePagePlugin);
 
   // Routes: encapsulated, they only use what the plugins decorate.
@@ -61,6 +68,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(jobRoutes);
   await app.register(specRoutes);
   await app.register(wsRoutes);
+  await app.register(healthRoutes);
+  await app.register(metricsRoutes);
+  await app.register(statusPageRoutes);
   await app.register(examplePageRoutes);
 
   return app;

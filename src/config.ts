@@ -44,6 +44,10 @@ export const ConfigSchema = Type.Object({
   WS_HEARTBEAT_MS: Int(30_000, 50, 600_000),
   METRICS_RETENTION_DAYS: Int(14, 1, 3650),
   HEALTH_LOG_RETENTION_DAYS: Int(14, 1, 3650),
+  METRICS_ENABLED: Type.Boolean({ default: true, description: 'Capture every response\'s duration (performance_metrics and the Prometheus request histogram)' }),
+  METRICS_FLUSH_MS: Int(5000, 50, 600_000, 'How often buffered response times are written to performance_metrics'),
+  HEALTH_SAMPLE_MS: Int(15_000, 50, 3_600_000, 'How often the health sampler refreshes its checks and writes health_logs'),
+  GEMINI_HEALTH_CHECK_MS: Int(300_000, 0, 86_400_000, 'How often the active Gemini CLI is checked with --version in the background; 0: only on /api/gemini/health?refresh=true'),
 });
 
 export type Config = Static<typeof ConfigSchema>;

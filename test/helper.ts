@@ -43,6 +43,8 @@ export async function build(t: Tap, options: BuildOptions = {}): Promise<Fastify
       RATE_LIMIT_MAX: 100_000,
       GENERATE_RATE_LIMIT_MAX: 100_000,
       SHUTDOWN_GRACE_MS: 500,
+      // No background `gemini --version`: tests that count CLI invocations see only their jobs' (health tests turn it on).
+      GEMINI_HEALTH_CHECK_MS: 0,
       ...options.config,
     },
   );

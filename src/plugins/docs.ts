@@ -34,7 +34,9 @@ export default fp(
         },
       },
     });
-    await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: true }, staticCSP: true });
+    // No staticCSP: helmet's policy (src/plugins/security.ts) covers the UI exactly, and staticCSP would allow any https: style or font.
+    // No validatorUrl: the UI would fetch a badge from validator.swagger.io.
+    await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: true, validatorUrl: null } });
   },
   { name: 'docs' },
 );

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export const ErrorResponse = Type.Object(
   {
@@ -15,3 +15,5 @@ export type ErrorResponse = Static<typeof ErrorResponse>;
 
 
 export const IsoDate = Type.String({ format: 'date-time' });
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -1,0 +1,227 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import type { HealthLogRow, HealthRepository, OverallDetails } from '../db/health-repository.js';
+import type { JobActivityRepository } from '../db/job-activity-repository.js';
+import type { GeminiHealthCheck } from '../gemini/health-check.js';
+import type { JobRegistry } from '../jobs/registry.js';
+import { packageVersion } from '../paths.js';
+import type { HealthReport, Readiness, ServicesHealth, SystemHealth } from '../schemas/health.js';
+import type { RedisProbe } from './redis-probe.js';
+import { geminiServiceStatus, overallStatus, THRESHOLDS } from './status.js';
+import { SystemStats } from './system-stats.js';
+
+export interface SamplerDeps {
+  config: Config;
+  health: HealthRepository;
+  jobActivity: JobActivityRepository;
+  gemini: GeminiHealthCheck;
+  jobs: JobRegistry;
+  wsStats: { connections: number; subscriptions: number };
+  redis?: RedisProbe;
+  log: FastifyBaseLogger;
+}
+
+/** What one round of checks found; requests read it, never refresh it. */
+interface Sample {
+  at: number;
+  database: ServicesHealth['database'];
+  jobsLastHour: { completed: number; failed: number };
+  redis?: ServicesHealth['redis'];
+  system: SystemHealth;
+}
+
+const PROBE_TIMEOUT_MS = 2000;
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * Runs every check on a timer (HEALTH_SAMPLE_MS), one round at a time, keeps the
+ * latest results for the health routes and writes them to health_logs. The
+ * Gemini CLI is checked on its own, slower schedule (GEMINI_HEALTH_CHECK_MS).
+ */
+export class HealthSampler {
+  private latest: Sample;
+  private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly system = new SystemStats();
+  private lastJobCounters: { completed: number; failed: number; cancelled: number };
+  private loggedGeminiCheck: string | null = null;
+  private readonly staleAfterMs: number;
+
+  constructor(private readonly deps: SamplerDeps) {
+    const at = Date.now();
+    this.latest = {
+      at,
+      database: { status: 'DOWN', checkedAt: new Date(at).toISOString(), latencyMs: null, migrationsApplied: false, error: 'not checked yet' },
+      jobsLastHour: { completed: 0, failed: 0 },
+      system: this.system.sample(),
+    };
+    const { completed, failed, cancelled } = deps.jobs.stats;
+    this.lastJobCounters = { completed, failed, cancelled };
+    this.staleAfterMs = Math.max(3 * deps.config.HEALTH_SAMPLE_MS, 30_000);
+  }
+
+  /** Takes the first sample, then keeps sampling until close(). */
+  async start(): Promise<void> {
+    await this.sample();
+    this.timer = setTimeout(() => this.tick(), this.deps.config.HEALTH_SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    void this.sample().finally(() => this.timer?.refresh());
+  }
+
+  /** One round of checks; a call while one runs joins it. */
+  sample(): Promise<void> {
+    this.running ??= this.collect()
+      .catch((err: unknown) => this.deps.log.error({ err }, 'health sample failed'))
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async collect(): Promise<void> {
+    const { config, gemini } = this.deps;
+    if (gemini.active && config.GEMINI_HEALTH_CHECK_MS > 0 && Date.now() - gemini.lastStartedAt >= config.GEMINI_HEALTH_CHECK_MS) {
+      // Not awaited: the CLI takes seconds to start and must not hold up the other checks.
+      void gemini.check();
+    }
+    const [database, redis, jobsLastHour] = await Promise.all([this.checkDatabase(), this.checkRedis(), this.countJobs()]);
+    this.latest = { at: Date.now(), database, redis, jobsLastHour, system: this.system.sample() };
+    await this.writeLogs();
+  }
+
+  private async checkDatabase(): Promise<ServicesHealth['database']> {
+    const started = performance.now();
+    try {
+      await withTimeout(this.deps.health.ping(), PROBE_TIMEOUT_MS);
+      const latencyMs = round(performance.now() - started);
+      const migrationsApplied = await withTimeout(this.deps.health.migrationsApplied(), PROBE_TIMEOUT_MS);
+      const status = latencyMs > THRESHOLDS.databaseLatencyMs ? 'DEGRADED' : 'OK';
+      return { status, checkedAt: new Date().toISOString(), latencyMs, migrationsApplied };
+    } catch (err) {
+      return { status: 'DOWN', checkedAt: new Date().toISOString(), latencyMs: null, migrationsApplied: this.latest.database.migrationsApplied, error: message(err) };
+    }
+  }
+
+  private async checkRedis(): Promise<ServicesHealth['redis']> {
+    if (!this.deps.redis) return undefined;
+    try {
+      const latencyMs = await this.deps.redis.ping(PROBE_TIMEOUT_MS);
+      return { status: 'OK', checkedAt: new Date().toISOString(), latencyMs };
+    } catch (err) {
+      return { status: 'DOWN', checkedAt: new Date().toISOString(), latencyMs: null, error: message(err) };
+    }
+  }
+
+  private async countJobs(): Promise<Sample['jobsLastHour']> {
+    try {
+      return await withTimeout(this.deps.jobActivity.endedSince(Date.now() - HOUR_MS), PROBE_TIMEOUT_MS);
+    } catch {
+      return this.latest.jobsLastHour;
+    }
+  }
+
+  private async writeLogs(): Promise<void> {
+    const { latest } = this;
+    const report = this.report();
+    const counters = this.deps.jobs.stats;
+    const details: OverallDetails = {
+      status: report.status,
+      rssBytes: latest.system.memory.rssBytes,
+      heapUsedBytes: latest.system.memory.heapUsedBytes,
+      queued: counters.queued,
+      running: counters.running,
+      connections: this.deps.wsStats.connections,
+      eventLoopP99Ms: latest.system.eventLoopDelay.p99Ms,
+      completed: counters.completed - this.lastJobCounters.completed,
+      failed: counters.failed - this.lastJobCounters.failed,
+      cancelled: counters.cancelled - this.lastJobCounters.cancelled,
+    };
+    this.lastJobCounters = { completed: counters.completed, failed: counters.failed, cancelled: counters.cancelled };
+    const rows: HealthLogRow[] = [
+      { service: 'overall', status: report.status, latencyMs: null, details: { ...details, reasons: report.reasons }, createdAt: latest.at },
+      { service: 'database', status: latest.database.status, latencyMs: latest.database.latencyMs, details: latest.database.error ? { error: latest.database.error } : null, createdAt: latest.at },
+    ];
+    if (latest.redis) rows.push({ service: 'redis', status: latest.redis.status, latencyMs: latest.redis.latencyMs, details: latest.redis.error ? { error: latest.redis.error } : null, createdAt: latest.at });
+    const gemini = this.deps.gemini.view();
+    if (gemini.checkedAt !== null && gemini.checkedAt !== this.loggedGeminiCheck) {
+      this.loggedGeminiCheck = gemini.checkedAt;
+      rows.push({ service: 'gemini', status: gemini.status, latencyMs: gemini.latencyMs, details: { version: gemini.version, error: gemini.error ?? null }, createdAt: Date.parse(gemini.checkedAt) });
+    }
+    try {
+      await this.deps.health.insertLogs(rows);
+    } catch (err) {
+      this.deps.log.warn({ err: message(err) }, 'could not write health_logs');
+    }
+  }
+
+  /** The health report from the latest sample plus in-memory counters; runs no check. */
+  report(): HealthReport {
+    const now = Date.now();
+    const nowIso = new Date(now).toISOString();
+    const { latest } = this;
+    const { config, wsStats } = this.deps;
+    const gemini = this.deps.gemini.view();
+    const jobs = this.deps.jobs.stats;
+    const queueFull = jobs.running >= config.JOB_CONCURRENCY && jobs.queued >= config.JOB_QUEUE_LIMIT;
+    const services: ServicesHealth = {
+      database: latest.database,
+      gemini: {
+        status: geminiServiceStatus(gemini),
+        checkedAt: gemini.checkedAt ?? nowIso,
+        active: gemini.generator === 'gemini',
+        cli: gemini.status,
+        version: gemini.version,
+        latencyMs: gemini.latencyMs,
+        circuit: gemini.circuit.state,
+      },
+      websocket: { status: 'OK', checkedAt: nowIso, connections: wsStats.connections, subscriptions: wsStats.subscriptions },
+      jobs: {
+        status: queueFull ? 'DEGRADED' : 'OK',
+        checkedAt: nowIso,
+        queued: jobs.queued,
+        running: jobs.running,
+        queueLimit: config.JOB_QUEUE_LIMIT,
+        completedLastHour: latest.jobsLastHour.completed,
+        failedLastHour: latest.jobsLastHour.failed,
+      },
+      ...(latest.redis ? { redis: latest.redis } : {}),
+    };
+    const { status, reasons } = overallStatus(services, latest.system, now - latest.at, this.staleAfterMs);
+    return {
+      status,
+      reasons,
+      timestamp: nowIso,
+      sampledAt: new Date(latest.at).toISOString(),
+      uptime: Math.round(process.uptime() * 1000) / 1000,
+      version: packageVersion,
+      services,
+      system: latest.system,
+    };
+  }
+
+  /** Shutting down needs no check here: from the start of close(), Fastify answers every request, this one too, with 503. */
+  readiness(): Readiness {
+    const { database } = this.latest;
+    const checks = { database: database.status !== 'DOWN', migrations: database.migrationsApplied };
+    return { ready: checks.database && checks.migrations, checks };
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+    this.system.close();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));

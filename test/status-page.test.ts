@@ -1,0 +1,80 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { projectRoot } from '../src/paths.js';
+import { baseUrl, build, submit } from './helper.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(projectRoot, 'artifacts');
+const IDEA = 'A marketplace where neighbours lend each other tools';
+
+/** Console errors and CSP violations seen by a page, as text. */
+function watch(page: Page) {
+  const problems: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  return problems;
+}
+
+async function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+}
+
+t.test('the /status dashboard and /api/docs run in Chromium with no errors and no CSP violations', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs it)` }, async (t) => {
+  const app = await build(t, { listen: true, config: { HEALTH_SAMPLE_MS: 100 } });
+  const base = baseUrl(app);
+  const done = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } });
+  t.equal(done.statusCode, 200);
+  const jobId: string = done.json().jobId;
+  for (let i = 0; i < 20; i++) await fetch(`${base}/api/health`);
+  await fetch(`${base}/api/spec/${done.json().id}`);
+
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+  t.teardown(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  await context.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`));
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+
+  const page = await context.newPage();
+  const problems = watch(page);
+  await page.goto(`${base}/status`);
+  await page.locator(`#jobs tr[data-job-id="${jobId}"]`).waitFor();
+  t.match(await page.locator(`#jobs tr[data-job-id="${jobId}"]`).innerText(), /completed/, 'the job just run is listed as completed');
+  t.equal(await page.locator('#overall').getAttribute('data-status'), 'OK');
+
+  const points = async (id: string) => Number(await page.locator(`#${id}`).getAttribute('data-points'));
+  await page.waitForFunction(() => ['chart-latency', 'chart-memory', 'chart-jobs'].every((id) => Number(document.getElementById(id)?.dataset.points) > 0));
+  for (const chart of ['chart-requests', 'chart-latency', 'chart-jobs', 'chart-memory']) {
+    t.ok((await points(chart)) > 0, `${chart} holds data`);
+    t.ok((await page.locator(`#${chart} path.series`).count()) > 0, `${chart} draws a line`);
+  }
+  t.ok((await page.locator('#routes tbody tr').count()) > 0, 'the route table is filled');
+
+  // Live: a job submitted after the page loaded appears without a reload.
+  const later = await submit(app, { idea: `${IDEA}, and garden machines` });
+  await page.locator(`#jobs tr[data-job-id="${later.json().jobId}"]`).waitFor();
+  t.pass('a new job appears without a reload');
+
+  await page.screenshot({ path: join(ARTIFACTS, 'status.png'), fullPage: true });
+  t.same(await cspViolations(page), [], 'no CSP violations on /status');
+  t.same(problems, [], 'no console errors on /status');
+
+  const docs = await context.newPage();
+  const docsProblems = watch(docs);
+  await docs.goto(`${base}/api/docs`);
+  await docs.locator('.swagger-ui .info .title').waitFor();
+  await docs.locator('.opblock-summary-path', { hasText: '/api/metrics/summary' }).first().waitFor();
+  await docs.screenshot({ path: join(ARTIFACTS, 'docs.png') });
+  t.same(await cspViolations(docs), [], 'no CSP violations on /api/docs');
+  t.same(docsProblems, [], 'no console errors on /api/docs');
+});
