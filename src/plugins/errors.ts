@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ErrorResponse } from '../schemas/common.js';
 
@@ -36,6 +36,14 @@ export default fp(
   },
   { name: 'errors' },
 );
+
+/**
+ * For Fastify's `frameworkErrors` option: errors raised before routing (a URL with
+ * invalid percent-encoding, an over-long parameter) get the same shape and request id.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void reply.status(err.statusCode ?? 400).header('x-request-id', request.id).send(toErrorBody(err, request.id));
+}
 
 /** Drizzle wraps the driver's error ("Failed query: …") and keeps the SQLite code in `cause`, so the whole chain is read. */
 function isDatabaseUnavailable(err: unknown): boolean {
