@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
@@ -86,7 +87,7 @@ t.test('SIGTERM mid-job: sockets get 1001, the process exits cleanly, the next s
   const socket = new WebSocket(`${first.url.replace('http', 'ws')}/api/ws`);
   await new Promise((resolve) => socket.once('open', resolve));
   const closed = new Promise<number>((resolve) => socket.once('close', resolve));
-  const call = JSON.parse((await import('node:fs')).readFileSync(vars.GEMINI_FAKE_LOG!, 'utf8').split('\n')[0]);
+  const call = JSON.parse(readFileSync(vars.GEMINI_FAKE_LOG!, 'utf8').split('\n')[0]);
 
   first.kill('SIGTERM');
   t.equal(await closed, 1001, 'WebSocket clients are told the server is going away');
