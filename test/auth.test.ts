@@ -112,6 +112,7 @@ t.test('OpenAPI marks exactly the protected routes with bearerAuth and a 401', a
   t.same(doc.paths['/api/generate'].post.security, [{ bearerAuth: [] }]);
   t.ok(doc.paths['/api/generate'].post.responses['401']);
   t.same(doc.paths['/api/job/{jobId}/status'].get.security, [{ bearerAuth: [] }]);
+  t.same(doc.paths['/api/ws'].get.security, [{ bearerAuth: [] }]);
   t.equal(doc.components.securitySchemes.bearerAuth.scheme, 'bearer');
 
   const open = await build(t);

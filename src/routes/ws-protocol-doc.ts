@@ -54,6 +54,7 @@ export const websocketPathItem: OpenAPIV3.PathItemObject = {
         description: 'Switching protocols. Client frames: WsClientMessage; server frames: WsSubscribed, JobEvent, WsError, {"type":"pong"}, {"type":"unsubscribed","jobId"}.',
       },
       '403': { description: 'Origin not allowed' },
+      '503': { description: 'Too many open WebSockets (WS_MAX_CONNECTIONS); try again later' },
       '404': { description: 'Not a WebSocket upgrade request' },
     },
   },
