@@ -3,10 +3,11 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
 import { loggerOptions, RequestLogController } from './logger.js';
+import authPlugin from './plugins/auth.js';
 import configPlugin from './plugins/config.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js';
 import examplePagePlugin from './plugins/example-page.js';
 import geminiPlugin from './plugins/gemini.js';
 import healthPlugin from './plugins/health.js';
@@ -47,6 +48,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit: 64 * 1024,
     connectionTimeout: 0,
     keepAliveTimeout: 72_000,
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -54,6 +56,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(configPlugin, { config });
   await app.register(errorsPlugin);
   await app.register(securityPlugin);
+  await app.register(authPlugin);
   await app.register(docsPlugin);
   await app.register(dbPlugin);
   await app.register(geminiPlugin, { env: options.generatorEnv });

@@ -10,6 +10,7 @@ export const Errors = {
   ShuttingDown: createError('SHUTTING_DOWN', 'The service is shutting down; try again shortly', 503),
   InvalidIdea: createError('INVALID_IDEA', '%s', 400),
   IdempotencyConflict: createError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key %s was already used with a different request', 422),
+  Unauthorized: createError('UNAUTHORIZED', '%s', 401),
   DatabaseUnavailable: createError('DATABASE_UNAVAILABLE', 'The database is unavailable: %s', 503),
   InvalidWindow: createError('INVALID_WINDOW', '%s', 400),
 } as const;

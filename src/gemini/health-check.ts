@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { GeminiHealth } from '../schemas/health.js';
-import type { CircuitState } from './circuit-state.js';
+import type { CircuitState } from './circuit-breaker.js';
 import { GeneratorError } from './errors.js';
 import type { Generator } from './generator.js';
 import { geminiCredentialsConfigured } from './select-generator.js';
@@ -90,7 +90,7 @@ export class GeminiHealthCheck {
       latencyMs: ok?.latencyMs ?? (typeof error?.details.latencyMs === 'number' ? error.details.latencyMs : null),
       checkedAt: outcome ? new Date(outcome.at).toISOString() : null,
       ...(error ? { error: { code: error.code, message: error.message } } : {}),
-      circuit: { state: circuit.state },
+      circuit,
       generator: this.generator.name,
     };
   }

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { packageVersion } from '../paths.js';
 import type { OpenAPIV3 } from 'openapi-types';
 import { websocketPathItem, websocketProtocolDoc, websocketSchemas } from '../routes/ws-protocol-doc.js';
+import { requiresApiKey } from './auth.js';
 
 /** OpenAPI from the routes' TypeBox schemas, served at /api/docs/json, with Swagger UI at /api/docs. */
 export default fp(
@@ -12,7 +13,7 @@ export default fp(
       // @fastify/websocket hides WebSocket routes from the generated paths; the protocol is described here instead.
       transformObject: (documentObject) => {
         const openapi = (documentObject as { openapiObject: OpenAPIV3.Document }).openapiObject;
-        openapi.paths['/api/ws'] = websocketPathItem;
+        openapi.paths['/api/ws'] = requiresApiKey('/api/ws', 'GET', app.config) ? withBearerAuth(websocketPathItem) : websocketPathItem;
         openapi.components = { ...openapi.components, schemas: { ...openapi.components?.schemas, ...websocketSchemas } };
         return openapi;
       },
@@ -38,5 +39,10 @@ export default fp(
     // No validatorUrl: the UI would fetch a badge from validator.swagger.io.
     await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: true, validatorUrl: null } });
   },
-  { name: 'docs' },
+  { name: 'docs', dependencies: ['config'] },
 );
+
+function withBearerAuth(item: OpenAPIV3.PathItemObject): OpenAPIV3.PathItemObject {
+  const get = item.get!;
+  return { ...item, get: { ...get, security: [{ bearerAuth: [] }], responses: { ...get.responses, '401': { description: 'API key missing or wrong (Authorization: Bearer, or the bearer.<key> subprotocol)' } } } };
+}

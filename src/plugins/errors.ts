@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ErrorResponse } from '../schemas/common.js';
 
@@ -37,6 +37,22 @@ export default fp(
   { name: 'errors' },
 );
 
+/**
+ * For Fastify's `frameworkErrors` option: errors raised before routing (a URL with
+ * invalid percent-encoding, an over-long parameter) get the same shape and request id.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void reply.status(err.statusCode ?? 400).header('x-request-id', request.id).send(toErrorBody(err, request.id));
+}
+
+/** Drizzle wraps the driver's error ("Failed query: …") and keeps the SQLite code in `cause`, so the whole chain is read. */
+function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (DATABASE_UNAVAILABLE.test(`${(e as { code?: unknown }).code ?? ''} ${e.message}`)) return true;
+  }
+  return false;
+}
+
 export function toErrorBody(err: FastifyError, requestId: string): ErrorResponse {
   if (err.validation) {
     return {
@@ -48,7 +64,7 @@ export function toErrorBody(err: FastifyError, requestId: string): ErrorResponse
       details: err.validation.map((v) => ({ path: `${err.validationContext ?? ''}${v.instancePath || ''}` || '/', message: v.message ?? 'is invalid' })),
     };
   }
-  if (!err.statusCode && DATABASE_UNAVAILABLE.test(`${err.code ?? ''} ${err.message}`)) {
+  if (!err.statusCode && isDatabaseUnavailable(err)) {
     return { statusCode: 503, code: 'DATABASE_UNAVAILABLE', error: STATUS_CODES[503]!, message: 'The database is temporarily unavailable; try again shortly', requestId };
   }
   const statusCode = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;

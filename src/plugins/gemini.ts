@@ -1,10 +1,13 @@
 import fp from 'fastify-plugin';
+import { CircuitBreaker, withCircuitBreaker } from '../gemini/circuit-breaker.js';
 import type { Generator } from '../gemini/generator.js';
 import { createGenerator } from '../gemini/select-generator.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     generator: Generator;
+    /** The breaker in front of the generator; `circuit.state()` is what /api/gemini/health shows. */
+    circuit: CircuitBreaker;
   }
 }
 
@@ -13,11 +16,21 @@ export interface GeminiPluginOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The generator chosen by GENERATOR (auto: gemini with credentials, else offline). */
+/** The generator chosen by GENERATOR (auto: gemini with credentials, else offline), behind a circuit breaker. */
 export default fp<GeminiPluginOptions>(
   async function geminiPlugin(app, opts) {
-    const generator = createGenerator(app.config, opts.env ?? process.env);
+    const circuit = new CircuitBreaker({
+      threshold: app.config.CIRCUIT_FAILURE_THRESHOLD,
+      cooldownMs: app.config.CIRCUIT_COOLDOWN_MS,
+      onChange: (to, from) => {
+        const line = { circuit: to, from };
+        if (to.state === 'open') app.log.warn(line, 'generator circuit opened: attempts fail fast until the cool-down ends');
+        else app.log.info(line, `generator circuit ${to.state}`);
+      },
+    });
+    const generator = withCircuitBreaker(createGenerator(app.config, opts.env ?? process.env), circuit);
     app.decorate('generator', generator);
+    app.decorate('circuit', circuit);
     app.log.info({ generator: generator.name, requested: app.config.GENERATOR }, `generator: ${generator.name}`);
   },
   { name: 'gemini', dependencies: ['config'] },

@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin';
 import { createHealthRepository } from '../db/health-repository.js';
 import { createJobActivityRepository } from '../db/job-activity-repository.js';
-import { circuitState } from '../gemini/circuit-state.js';
 import { GeminiHealthCheck } from '../gemini/health-check.js';
 import { RedisProbe } from '../health/redis-probe.js';
 import { HealthSampler } from '../health/sampler.js';
@@ -31,7 +30,7 @@ export interface HealthPluginOptions {
 export default fp<HealthPluginOptions>(
   async function healthPlugin(app, opts) {
     const { config } = app;
-    const gemini = new GeminiHealthCheck(config, opts.env ?? process.env, app.generator, () => circuitState(app.generator));
+    const gemini = new GeminiHealthCheck(config, opts.env ?? process.env, app.generator, () => app.circuit.state());
     const redis = config.REDIS_URL ? new RedisProbe(config.REDIS_URL) : undefined;
     const sampler = new HealthSampler({
       config,

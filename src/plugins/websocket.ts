@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket';
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
 import { allowedOrigins } from '../config.js';
+import { WS_PROTOCOL } from './auth.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,8 +12,9 @@ declare module 'fastify' {
 
 /**
  * @fastify/websocket with the service's limits: frame size (1009 above it), an
- * Origin check against ALLOWED_ORIGINS (no cross-site WebSocket hijacking), and
- * close code 1001 for every client when the server shuts down.
+ * Origin check against ALLOWED_ORIGINS (no cross-site WebSocket hijacking), a cap
+ * on open sockets (503 above WS_MAX_CONNECTIONS), and close code 1001 for every
+ * client when the server shuts down.
  */
 export default fp(
   async function websocketPlugin(app) {
@@ -24,8 +26,11 @@ export default fp(
         verifyClient: (info, next) => {
           const origin = info.origin || info.req.headers.origin;
           if (origin && !origins.has(origin)) return next(false, 403, 'Origin not allowed');
+          if (app.websocketServer.clients.size >= app.config.WS_MAX_CONNECTIONS) return next(false, 503, 'Too many WebSocket connections', { 'Retry-After': '5' });
           next(true);
         },
+        // Only ever echo our own protocol name: the default would echo the first offered, which may be `bearer.<API_KEY>`.
+        handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
       },
       preClose(done) {
         for (const client of this.websocketServer.clients as Set<WebSocket>) client.close(1001, 'Server shutting down');

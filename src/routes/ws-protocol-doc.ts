@@ -16,7 +16,13 @@ Client → server:
 
 Server → client: \`job-update\` events (the JobEvent schema; the same envelope as polling), and
 \`{"type":"error","code","message"}\` for bad frames (codes INVALID_JSON, INVALID_MESSAGE, UNKNOWN_TYPE,
-JOB_NOT_FOUND, TOO_MANY_SUBSCRIPTIONS); the socket stays open after these.
+JOB_NOT_FOUND, TOO_MANY_SUBSCRIPTIONS, RATE_LIMITED); the socket stays open after these.
+A client may send \`WS_MAX_MESSAGES_PER_SECOND\` frames per second: the rest are dropped (the first one
+answered with RATE_LIMITED), and a flood or sustained excess closes the socket with 1008.
+
+When the service has an \`API_KEY\`, send \`Authorization: Bearer <key>\` with the upgrade, or (browsers)
+offer the subprotocols \`idea2spec\` and \`bearer.<key>\`: \`new WebSocket(url, ['idea2spec', 'bearer.' + key])\`.
+The server answers with \`idea2spec\` and never echoes the key. Missing or wrong keys get HTTP 401.
 
 Events of one job carry \`seq\` 1, 2, 3… without gaps. While a job is \`processing\`, \`delta\` carries the text
 appended since the previous event; when \`attempt\` increases (a retry), the text starts again from empty.
@@ -48,6 +54,7 @@ export const websocketPathItem: OpenAPIV3.PathItemObject = {
         description: 'Switching protocols. Client frames: WsClientMessage; server frames: WsSubscribed, JobEvent, WsError, {"type":"pong"}, {"type":"unsubscribed","jobId"}.',
       },
       '403': { description: 'Origin not allowed' },
+      '503': { description: 'Too many open WebSockets (WS_MAX_CONNECTIONS); try again later' },
       '404': { description: 'Not a WebSocket upgrade request' },
     },
   },

@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import type { JobEvent } from '../schemas/jobs.js';
 import '../schemas/formats.js';
 import { CLIENT_MESSAGE_TYPES, PingMessage, SubscribeMessage, UnsubscribeMessage, type ClientMessage, type WsErrorMessage } from '../schemas/ws.js';
+import { MessageLimiter } from './ws-message-limiter.js';
 import { websocketProtocolDoc } from './ws-protocol-doc.js';
 
 /** One checker per message type, so an error names what is wrong with the message the client meant to send. */
@@ -20,12 +21,13 @@ interface Connection {
   socket: WebSocket;
   alive: boolean;
   subscriptions: Map<string, () => void>;
+  limiter: MessageLimiter;
 }
 
 /** GET /api/ws: job updates over a raw WebSocket (see the protocol in the OpenAPI description). */
 const wsRoutes: FastifyPluginAsync = async (app) => {
   const connections = new Set<Connection>();
-  const { WS_MAX_SUBSCRIPTIONS, WS_HEARTBEAT_MS } = app.config;
+  const { WS_MAX_SUBSCRIPTIONS, WS_HEARTBEAT_MS, WS_MAX_MESSAGES_PER_SECOND } = app.config;
 
   // One timer for all sockets: a socket that did not answer the previous ping is dropped.
   const heartbeat = setInterval(() => {
@@ -124,12 +126,16 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
       schema: { tags: ['websocket'], summary: 'Live job updates over WebSocket (upgrade required)', description: websocketProtocolDoc },
     },
     (socket, request) => {
-      const conn: Connection = { socket, alive: true, subscriptions: new Map() };
+      const conn: Connection = { socket, alive: true, subscriptions: new Map(), limiter: new MessageLimiter(WS_MAX_MESSAGES_PER_SECOND) };
       connections.add(conn);
       app.wsStats.connections++;
       socket.on('pong', () => (conn.alive = true));
       socket.on('message', (data: Buffer, isBinary: boolean) => {
         conn.alive = true;
+        const verdict = conn.limiter.take();
+        if (verdict === 'close') return socket.close(1008, 'Too many messages');
+        if (verdict === 'warn') sendError(conn, 'RATE_LIMITED', `At most ${WS_MAX_MESSAGES_PER_SECOND} messages per second; extra messages are dropped`);
+        if (verdict !== 'accept') return;
         onMessage(conn, data, isBinary).catch((err: unknown) => {
           request.log.error({ err }, 'websocket message failed');
           sendError(conn, 'INTERNAL_ERROR' as WsErrorMessage['code'], 'The server could not handle this message');

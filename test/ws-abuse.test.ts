@@ -1,0 +1,100 @@
+import t from 'tap';
+import WebSocket from 'ws';
+import { MessageLimiter } from '../src/routes/ws-message-limiter.js';
+import { baseUrl, build, fakeGemini, submit, waitFor, WsClient } from './helper.js';
+
+// Hostile WebSocket clients: the abuser is throttled or cut off, and everyone
+// else keeps getting their job's events. Garbage frames, the subscription cap
+// per socket and oversized frames are in websocket.test.ts.
+
+const IDEA = 'A lost-and-found board for a university campus';
+const wsUrl = (app: Awaited<ReturnType<typeof build>>) => `${baseUrl(app).replace('http', 'ws')}/api/ws`;
+
+t.test('the message limiter: a burst is dropped with one warning, floods and sustained excess close', async (t) => {
+  const clock = { now: 0 };
+  const limiter = new MessageLimiter(5, () => clock.now);
+  const verdicts = Array.from({ length: 8 }, () => limiter.take());
+  t.same(verdicts, ['accept', 'accept', 'accept', 'accept', 'accept', 'warn', 'drop', 'drop']);
+  clock.now = 1000;
+  t.equal(limiter.take(), 'accept', 'a new second, a new allowance');
+  for (let i = 0; i < 5; i++) limiter.take();
+  clock.now = 2000;
+  for (let i = 0; i < 5; i++) limiter.take();
+  t.equal(limiter.take(), 'close', 'over the limit three seconds in a row');
+
+  const flood = new MessageLimiter(5, () => 0);
+  const results = Array.from({ length: 60 }, () => flood.take());
+  t.equal(results.indexOf('close'), 50, 'ten times the limit in one second closes at once');
+
+  const quiet = new MessageLimiter(5, () => clock.now);
+  for (let i = 0; i < 7; i++) quiet.take();
+  clock.now += 5000;
+  for (let i = 0; i < 7; i++) quiet.take();
+  clock.now += 5000;
+  t.same(Array.from({ length: 7 }, () => quiet.take()).slice(5), ['warn', 'drop'], 'bursts far apart are not sustained abuse');
+});
+
+t.test('a client over its message rate gets one RATE_LIMITED error and stays connected', async (t) => {
+  const app = await build(t, { listen: true, config: { WS_MAX_MESSAGES_PER_SECOND: 10 } });
+  const ws = await WsClient.open(wsUrl(app));
+  t.after(() => ws.close());
+  for (let i = 0; i < 15; i++) ws.send({ type: 'ping' });
+  const error = await ws.next((m) => m.type === 'error');
+  t.match(error, { code: 'RATE_LIMITED', message: /10 messages per second/ });
+  await waitFor(() => ws.messages.filter((m) => m.type === 'pong').length >= 10, { what: 'the accepted pings' });
+  t.ok(ws.messages.filter((m) => m.type === 'pong').length <= 10, 'dropped frames are not answered');
+  t.equal(ws.messages.filter((m) => m.type === 'error').length, 1, 'one warning, not one per frame');
+  t.equal(ws.closeCode, undefined);
+});
+
+t.test('10,000 messages from one client: it is closed with 1008, another client still gets every event', async (t) => {
+  const chunks = Array.from({ length: 20 }, (_, i) => `part ${i}\n`);
+  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_CHUNKS: JSON.stringify(chunks), GEMINI_FAKE_DELAY_MS: '50' });
+  const app = await build(t, { listen: true, config: fake.config, env: fake.env });
+  const { jobId } = (await submit(app, { idea: IDEA })).json();
+
+  const victim = await WsClient.open(wsUrl(app));
+  t.after(() => victim.close());
+  victim.send({ type: 'subscribe-job', jobId, afterSeq: 0 });
+  await victim.next((m) => m.type === 'subscribed');
+
+  const abuser = new WebSocket(wsUrl(app));
+  await new Promise((resolve) => abuser.once('open', resolve));
+  const abuserClosed = new Promise<number>((resolve) => abuser.once('close', resolve));
+  abuser.on('error', () => {});
+  const frames = ['{"type":"ping"}', '{not json', Buffer.from([0xff, 0x00, 0xfe]), JSON.stringify({ type: 'subscribe-job', jobId })];
+  for (let i = 0; i < 10_000 && abuser.readyState === WebSocket.OPEN; i++) abuser.send(frames[i % frames.length]);
+  t.equal(await abuserClosed, 1008, 'the flood is cut off with policy violation');
+
+  const end = await victim.waitForEnd(jobId);
+  t.equal(end.status, 'completed');
+  const events = victim.events(jobId);
+  t.same(events.map((e) => e.seq), events.map((_, i) => i + 1), 'every event, in order');
+  t.equal(events.map((e) => e.delta ?? '').join(''), chunks.join(''));
+  const from = victim.messages.length;
+  victim.send({ type: 'ping' });
+  t.same(await victim.next(() => true, { from }), { type: 'pong' });
+});
+
+t.test('a subscription flood on one job holds one subscription, not thousands', async (t) => {
+  const fake = fakeGemini(t, 'hang');
+  const app = await build(t, { listen: true, config: { ...fake.config, WS_MAX_MESSAGES_PER_SECOND: 100_000, GEMINI_TIMEOUT_MS: 60_000 }, env: fake.env });
+  const { jobId } = (await submit(app, { idea: IDEA })).json();
+  const ws = await WsClient.open(wsUrl(app));
+  t.after(() => ws.close());
+  for (let i = 0; i < 5000; i++) ws.send({ type: 'subscribe-job', jobId });
+  await waitFor(() => ws.messages.filter((m) => m.type === 'subscribed').length === 5000, { what: 'every subscribe answered' });
+  t.equal(app.wsStats.subscriptions, 1);
+});
+
+t.test('connections over WS_MAX_CONNECTIONS are refused with 503 until one closes', async (t) => {
+  const app = await build(t, { listen: true, config: { WS_MAX_CONNECTIONS: 3 } });
+  const open = await Promise.all([1, 2, 3].map(() => WsClient.open(wsUrl(app))));
+  t.after(() => Promise.all(open.map((c) => c.close())));
+  await t.rejects(WsClient.open(wsUrl(app)), /unexpected response 503/);
+  await open.pop()!.close();
+  await waitFor(() => app.websocketServer.clients.size === 2, { what: 'the server to count the close' });
+  const again = await WsClient.open(wsUrl(app));
+  await again.close();
+  t.pass('a freed slot can be used again');
+});
