@@ -7,6 +7,7 @@ export const Errors = {
   JobAlreadyFinished: createError('JOB_ALREADY_FINISHED', 'Job %s has already finished (%s)', 409),
   SpecNotReady: createError('SPEC_NOT_READY', 'The specification of idea %s is not completed (status: %s)', 409),
   QueueFull: createError('QUEUE_FULL', 'Too many jobs are waiting (%s); try again later', 503),
+  GeneratorUnavailable: createError('GENERATOR_UNAVAILABLE', 'The generator keeps failing and is paused (circuit open); try again after %s', 503),
   ShuttingDown: createError('SHUTTING_DOWN', 'The service is shutting down; try again shortly', 503),
   InvalidIdea: createError('INVALID_IDEA', '%s', 400),
   IdempotencyConflict: createError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key %s was already used with a different request', 422),

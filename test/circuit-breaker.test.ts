@@ -93,8 +93,10 @@ t.test('in the service: a failing CLI opens the circuit, jobs fail fast with GEN
   t.equal(health.statusCode, 503, 'an open circuit makes the Gemini health check fail');
   t.match(health.json(), { status: 'unavailable', available: false, circuit: { state: 'open', failures: 2, threshold: 2, nextProbeAt: String } });
 
-  const refused = await waitForJob(app, (await submit(app, IDEA)).json().jobId);
-  t.match(refused, { status: 'failed', error: { code: 'GENERATOR_CIRCUIT_OPEN' } });
+  const refused = await submit(app, IDEA);
+  t.equal(refused.statusCode, 503, 'while the circuit is open, new ideas are refused rather than accepted to fail');
+  t.equal(refused.json().code, 'GENERATOR_UNAVAILABLE');
+  t.ok(Number(refused.headers['retry-after']) >= 1, 'Retry-After points at the next probe');
   t.equal(fake.calls().length, 2, 'the CLI was not started while the circuit was open');
 
   await waitFor(() => app.circuit.state().state === 'half-open', { what: 'the cool-down to end' });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import t, { type Test } from 'tap';
-import { build, submit, tempDir, waitForJob } from './helper.js';
+import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
 
 // The database misbehaves under a running service: every fault is a clear 503
 // DATABASE_UNAVAILABLE (never a 500, never a crash), reads that can still be
@@ -65,4 +65,21 @@ t.test('a full disk: 503, then recovery once there is room', async (t) => {
   assertUnavailable(t, await submit(app, big), 'submit while full');
   await app.dbClient.execute('PRAGMA max_page_count = 1073741823');
   await assertRecovered(t, app);
+});
+
+t.test('a job that finishes while the database is read-only is written once it is writable again', async (t) => {
+  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '300' });
+  const dbFile = join(tempDir(t), 'late-write.db');
+  const app = await build(t, { dbFile, config: fake.config, env: fake.env });
+  const accepted = (await submit(app, IDEA)).json();
+  await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
+  await app.dbClient.execute('PRAGMA query_only = ON');
+  await waitFor(() => app.jobs.get(accepted.jobId)?.terminal, { what: 'the job to end in memory' });
+  t.equal((await app.ideas.findById(accepted.id))!.status, 'processing', 'the row could not be written yet');
+  await app.dbClient.execute('PRAGMA query_only = OFF');
+  const row = await waitFor(async () => {
+    const r = await app.ideas.findById(accepted.id);
+    return r?.status === 'completed' ? r : undefined;
+  }, { what: 'the delayed write' });
+  t.equal(row.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n', 'the whole spec landed');
 });

@@ -7,6 +7,7 @@ import type { IdeaRow, NewIdeaRow } from '../db/schema.js';
 import { Errors } from '../errors.js';
 import { backoffDelay, sleep } from '../gemini/backoff.js';
 import { CancelledError, GeneratorError } from '../gemini/errors.js';
+import type { CircuitBreaker } from '../gemini/circuit-breaker.js';
 import type { Generator } from '../gemini/generator.js';
 import type { TemplateName } from '../gemini/templates.js';
 import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
@@ -30,8 +31,14 @@ export interface RegistryDeps {
   config: Config;
   ideas: IdeaRepository;
   generator: Generator;
+  /** While it is open, new jobs are refused instead of being accepted only to fail fast. */
+  circuit?: CircuitBreaker;
   log: FastifyBaseLogger;
 }
+
+/** Tries of one row write, PERSIST_RETRY_MS * n apart, before the job is left to start-up recovery. */
+const PERSIST_ATTEMPTS = 5;
+const PERSIST_RETRY_MS = 250;
 
 /** How often streamed text is written to the idea row while a job runs. */
 const TEXT_FLUSH_MS = 1000;
@@ -69,6 +76,8 @@ export class JobRegistry {
       if (existing) return this.replay(existing, input);
     }
     if (this.queueIsFull()) throw new Errors.QueueFull(this.queue.size);
+    const circuit = this.deps.circuit?.state();
+    if (circuit?.state === 'open') throw new Errors.GeneratorUnavailable(circuit.nextProbeAt);
 
     const now = Date.now();
     const model = input.model ?? (this.deps.generator.name === 'gemini' ? this.deps.config.GEMINI_MODEL : undefined);
@@ -349,16 +358,25 @@ export class JobRegistry {
     const { generatorMeta, ...columns } = patch;
     const previous = this.writes.get(job) ?? Promise.resolve();
     const write = previous.then(async () => {
-      try {
-        await this.deps.ideas.update(job.ideaId, {
-          status: job.status,
-          attempts: job.attempt,
-          updatedAt: job.updatedAt,
-          ...columns,
-          metadata: { seq: job.seq, message: job.message, chunks: job.chunks, toolUses: job.toolUses, ...(generatorMeta ?? {}) },
-        });
-      } catch (err) {
-        this.deps.log.error({ err, jobId: job.jobId }, 'could not persist job state');
+      const row = {
+        status: job.status,
+        attempts: job.attempt,
+        updatedAt: job.updatedAt,
+        ...columns,
+        metadata: { seq: job.seq, message: job.message, chunks: job.chunks, toolUses: job.toolUses, ...(generatorMeta ?? {}) },
+      };
+      // A locked or briefly unavailable database must not leave a finished job looking unfinished.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.deps.ideas.update(job.ideaId, row);
+          return;
+        } catch (err) {
+          if (attempt >= PERSIST_ATTEMPTS) {
+            this.deps.log.error({ err, jobId: job.jobId, status: row.status }, 'could not persist job state; a restart will recover the job');
+            return;
+          }
+          await sleep(PERSIST_RETRY_MS * attempt);
+        }
       }
     });
     this.writes.set(job, write);

@@ -14,7 +14,7 @@ declare module 'fastify' {
  */
 export default fp(
   async function jobsPlugin(app) {
-    const registry = new JobRegistry({ config: app.config, ideas: app.ideas, generator: app.generator, log: app.log });
+    const registry = new JobRegistry({ config: app.config, ideas: app.ideas, generator: app.generator, circuit: app.circuit, log: app.log });
     app.decorate('jobs', registry);
     await registry.recover();
     app.addHook('preClose', async () => registry.shutdown(app.config.SHUTDOWN_GRACE_MS));

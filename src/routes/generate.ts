@@ -46,6 +46,11 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
         submitted = await app.jobs.submit({ idea, template, model, idempotencyKey: request.headers['idempotency-key'] });
       } catch (err) {
         if (err instanceof Errors.QueueFull || err instanceof Errors.ShuttingDown) void reply.header('retry-after', '5');
+        if (err instanceof Errors.GeneratorUnavailable) {
+          const nextProbeAt = app.circuit.state().nextProbeAt;
+          const seconds = nextProbeAt ? Math.ceil((Date.parse(nextProbeAt) - Date.now()) / 1000) : 5;
+          void reply.header('retry-after', String(Math.max(1, seconds)));
+        }
         throw err;
       }
       if (!submitted.created) void reply.header('idempotent-replayed', 'true');
