@@ -12,6 +12,7 @@ import jobsPlugin from './plugins/jobs.js';
 import securityPlugin from './plugins/security.js';
 import websocketPlugin from './plugins/websocket.js';
 import generateRoutes from './routes/generate.js';
+import historyRoutes from './routes/history.js';
 import jobRoutes from './routes/jobs.js';
 import specRoutes from './routes/spec.js';
 import wsRoutes from './routes/ws.js';
@@ -57,6 +58,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(generateRoutes);
   await app.register(jobRoutes);
   await app.register(specRoutes);
+  await app.register(historyRoutes);
   await app.register(wsRoutes);
 
   return app;

@@ -44,6 +44,8 @@ export const ConfigSchema = Type.Object({
   WS_HEARTBEAT_MS: Int(30_000, 50, 600_000),
   METRICS_RETENTION_DAYS: Int(14, 1, 3650),
   HEALTH_LOG_RETENTION_DAYS: Int(14, 1, 3650),
+  DB_MAINTENANCE_INTERVAL_MS: Int(3_600_000, 50, 86_400_000, 'How often old metrics and health logs are deleted, planner statistics refreshed (PRAGMA optimize) and the WAL checkpointed'),
+  SEARCH_RANK_WINDOW: Int(1000, 100, 100_000, 'History search ranks this many of the newest matches by relevance; a larger window ranks older matches too but costs more for common words'),
 });
 
 export type Config = Static<typeof ConfigSchema>;

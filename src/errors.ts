@@ -10,5 +10,6 @@ export const Errors = {
   ShuttingDown: createError('SHUTTING_DOWN', 'The service is shutting down; try again shortly', 503),
   InvalidIdea: createError('INVALID_IDEA', '%s', 400),
   IdempotencyConflict: createError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key %s was already used with a different request', 422),
+  InvalidCursor: createError('INVALID_CURSOR', 'The cursor is not valid here: %s', 400),
   DatabaseUnavailable: createError('DATABASE_UNAVAILABLE', 'The database is unavailable: %s', 503),
 } as const;
