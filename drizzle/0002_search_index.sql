@@ -48,8 +48,8 @@ CREATE TRIGGER `ideas_search_insert` AFTER INSERT ON `ideas` BEGIN
 	INSERT INTO ideas_fts (rowid, user_input, generated_spec, status) VALUES (new.id, new.user_input, new.generated_spec, new.status);
 	INSERT INTO ideas_fts_trigram (rowid, user_input, generated_spec, status)
 		SELECT new.id, new.user_input || '  ', new.generated_spec || '  ', new.status
-		WHERE new.user_input GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯豈-﫿ｦ-ﾟ𠀀-𲎯]*'
-		   OR new.generated_spec GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯豈-﫿ｦ-ﾟ𠀀-𲎯]*';
+		WHERE new.user_input GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯ｦ-ﾟ𠀀-𲎯]*'
+		   OR new.generated_spec GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯ｦ-ﾟ𠀀-𲎯]*';
 END;
 --> statement-breakpoint
 CREATE TRIGGER `ideas_search_delete` AFTER DELETE ON `ideas` BEGIN
@@ -66,8 +66,8 @@ BEGIN
 	DELETE FROM ideas_fts_trigram WHERE rowid = old.id;
 	INSERT INTO ideas_fts_trigram (rowid, user_input, generated_spec, status)
 		SELECT new.id, new.user_input || '  ', new.generated_spec || '  ', new.status
-		WHERE new.user_input GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯豈-﫿ｦ-ﾟ𠀀-𲎯]*'
-		   OR new.generated_spec GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯豈-﫿ｦ-ﾟ𠀀-𲎯]*';
+		WHERE new.user_input GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯ｦ-ﾟ𠀀-𲎯]*'
+		   OR new.generated_spec GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯ｦ-ﾟ𠀀-𲎯]*';
 END;
 --> statement-breakpoint
 CREATE TRIGGER `ideas_counts_insert` AFTER INSERT ON `ideas` BEGIN
@@ -113,5 +113,5 @@ INSERT INTO ideas_fts (ideas_fts) VALUES ('rebuild');
 --> statement-breakpoint
 INSERT INTO ideas_fts_trigram (rowid, user_input, generated_spec, status)
 	SELECT id, user_input || '  ', generated_spec || '  ', status FROM ideas
-	WHERE user_input GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯豈-﫿ｦ-ﾟ𠀀-𲎯]*'
-	   OR generated_spec GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯豈-﫿ｦ-ﾟ𠀀-𲎯]*';
+	WHERE user_input GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯ｦ-ﾟ𠀀-𲎯]*'
+	   OR generated_spec GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯ｦ-ﾟ𠀀-𲎯]*';
