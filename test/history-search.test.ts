@@ -163,18 +163,27 @@ t.test('search pages: a cursor walks every match once while new matches arrive',
   t.equal(page.pagination.nextCursor, null);
 });
 
-t.test('only the newest SEARCH_RANK_WINDOW matches are ranked; a common short CJK query is ordered by recency', async (t) => {
+t.test('only the newest SEARCH_RANK_WINDOW matches are ranked; a query in most of them is listed newest first', async (t) => {
   const app = await build(t, { config: { SEARCH_RANK_WINDOW: 100 } });
   const start = Date.now() - 1_000_000;
   const ids: number[] = [];
-  for (let i = 0; i < 130; i++) ids.push((await storeIdea(app, { idea: `Garden club ${i}：分配家務`, createdAt: start + i * 1000 })).id);
+  for (let i = 0; i < 300; i++) {
+    const rare = i % 3 === 0;
+    ids.push((await storeIdea(app, { idea: `Garden club ${i}：分配家務${rare ? ' with beekeeping' : ''}`, spec: rare && i % 2 === 0 ? 'Beekeeping, beekeeping and more beekeeping.' : '', createdAt: start + i * 1000 })).id);
+  }
 
-  const words = await history(app, { search: 'garden', limit: 100 });
-  t.equal(words.pagination.total, 100);
-  t.same(words.search, { query: 'garden', ranked: true, window: 100, capped: true });
-  t.same(sorted(words.data.map((d) => d.id)), ids.slice(30), 'the 100 newest matches');
+  const common = await history(app, { search: 'garden', limit: 100 });
+  t.equal(common.pagination.total, 100);
+  t.same(common.search, { query: 'garden', ranked: false, window: 100, capped: true });
+  t.same(common.data.map((d) => d.id), ids.slice(200).reverse(), 'the 100 newest matches, newest first');
 
   const short = await history(app, { search: '家務', limit: 100 });
-  t.equal(short.search?.ranked, false);
-  t.same(short.data.map((d) => d.id), ids.slice(30).reverse(), 'newest first');
+  t.same([short.search?.ranked, short.search?.capped], [false, true]);
+  t.same(short.data.map((d) => d.id), ids.slice(200).reverse());
+
+  const sparse = await history(app, { search: 'beekeeping', limit: 100 });
+  t.same(sparse.search, { query: 'beekeeping', ranked: true, window: 100, capped: true }, 'a third of the rows: ranked');
+  const beekeepers = ids.filter((_, i) => i % 3 === 0).slice(-100);
+  t.same(sorted(sparse.data.map((d) => d.id)), sorted(beekeepers), 'among the 100 newest matches');
+  t.ok(sparse.data.slice(0, 17).every((d) => (d.snippet as string).includes('<mark>Beekeeping</mark>, <mark>beekeeping</mark>')), 'the ideas whose spec repeats the word come first');
 });

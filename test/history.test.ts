@@ -131,6 +131,12 @@ t.test('query validation: limit, page, status and cursor', async (t) => {
     t.equal(res.statusCode, 400, JSON.stringify(query));
     t.match(res.json(), { statusCode: 400, code: /^(FST_ERR_VALIDATION|INVALID_CURSOR)$/, requestId: String });
   }
+  const almostAll = await history(app, { limit: 24 });
+  const oldest = (await history(app, { page: 25, limit: 1 })).data[0];
+  await app.inject({ method: 'DELETE', url: `/api/history/${oldest.id}` });
+  const pastTheEnd = await history(app, { limit: 24, cursor: almostAll.pagination.nextCursor! });
+  t.same([pastTheEnd.data, pastTheEnd.pagination.total, pastTheEnd.pagination.hasNext], [[], 24, false], 'a cursor whose ideas were deleted meanwhile');
+
   const searchCursor = (await history(app, { search: 'idea', limit: 5 })).pagination.nextCursor!;
   const listCursor = first.pagination.nextCursor!;
   t.equal((await app.inject({ url: `/api/history?cursor=${searchCursor}` })).json().code, 'INVALID_CURSOR', 'a search cursor without the search');

@@ -8,6 +8,10 @@ export const IDEA_CHARS = 200;
 export const SPEC_HEAD_CHARS = 400;
 /** A one- or two-character run stands for at most this many trigrams (the most frequent ones). */
 const MAX_EXPANSIONS = 128;
+/** Above this many documents behind a short run's trigrams, bm25's up-front count of them costs more than ranking is worth. */
+const RANK_EXPANSION_DOCUMENTS = 20_000;
+/** A full window whose matches are more than this share of the newest ideas is listed by recency (see search()). */
+const DENSE = 0.5;
 /** Characters of context kept before the first hit in a snippet cut by the application. */
 const SNIPPET_LEAD = 30;
 const SNIPPET_CHARS = 110;
@@ -118,6 +122,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
 
   async function expandShortRun(run: string): Promise<{ trigrams: string[]; documents: number }> {
     const { rows } = await client.execute({
+      // Every trigram that starts with the run (two spaces pad each text, so every occurrence starts one); the most frequent first.
       sql: 'SELECT term, doc FROM ideas_fts_trigram_vocab WHERE term >= :run AND term < :run || char(1114111) ORDER BY doc DESC LIMIT :max',
       args: { run, max: MAX_EXPANSIONS },
     });
@@ -161,22 +166,25 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
 
     /** The ideas strictly older than (createdAt, id), newest first: a seek, whatever the depth. One row more than asked tells whether more follow. */
     async after(query: { status?: IdeaStatus; limit: number; createdAt: number; id: number }): Promise<ListPage & { hasMore: boolean }> {
+      const totalSql = `SELECT coalesce(sum(ideas), 0) FROM idea_status_counts ${query.status ? 'WHERE status = :status' : ''}`;
       const args: InArgs = { createdAt: query.createdAt, id: query.id, limit: query.limit + 1, ...(query.status ? { status: query.status } : {}) };
-      const [{ rows }, totals] = await client.batch(
-        [
-          { sql: `SELECT ${SUMMARY_COLUMNS} FROM ideas i WHERE (i.created_at, i.id) < (:createdAt, :id) ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit`, args },
-          { sql: `SELECT coalesce(sum(ideas), 0) AS total FROM idea_status_counts ${query.status ? 'WHERE status = :status' : ''}`, args: query.status ? { status: query.status } : {} },
-        ],
-        'read',
-      );
-      return { rows: rows.slice(0, query.limit).map(toSummary), total: Number(totals.rows[0].total), hasMore: rows.length > query.limit };
+      const { rows } = await client.execute({
+        sql: `SELECT ${SUMMARY_COLUMNS}, (${totalSql}) AS total FROM ideas i WHERE (i.created_at, i.id) < (:createdAt, :id) ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit`,
+        args,
+      });
+      // Past the last idea there is no row to carry the total.
+      const total = rows.length > 0 ? Number(rows[0].total) : Number((await client.execute({ sql: `SELECT (${totalSql}) AS total`, args: query.status ? { status: query.status } : {} })).rows[0].total);
+      return { rows: rows.slice(0, query.limit).map(toSummary), total, hasMore: rows.length > query.limit };
     },
 
     /**
-     * Full-text search. Only the `rankWindow` newest matches are ranked: ranking
-     * every match of a word found in almost every row costs ~100 ms at 100,000
-     * ideas, and for such a word relevance barely differs between rows anyway;
-     * a rare word has fewer matches than the window and is ranked over all of them.
+     * Full-text search over the `rankWindow` newest matches. FTS5 walks its
+     * doclists newest first and stops at the window, so finding them costs the
+     * same at any table size. They are ranked by bm25 (the idea weighs 4, the spec
+     * 1) unless the window is full and dense (the query is in more than half of
+     * the newest ideas): bm25 starts by counting every match in the table, ~100 ms
+     * to rank all of a word found in almost every row at 100,000 ideas, and it
+     * floors the weight of such a word to almost nothing; those are listed newest first.
      */
     async search(query: { text: string; status?: IdeaStatus; limit: number; offset: number; asOf?: number }): Promise<SearchPage> {
       const terms = parseSearch(query.text);
@@ -184,7 +192,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       const none: SearchPage = { rows: [], total: 0, asOf, capped: false, ranked: true };
       if (isEmptySearch(terms)) return none;
 
-      let ranked = true;
+      let rankable = true;
       const runGroups: string[][] = [];
       for (const run of terms.runs) {
         if ([...run].length >= TRIGRAM) {
@@ -194,36 +202,41 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
         const { trigrams, documents } = await expandShortRun(run);
         if (trigrams.length === 0) return none;
         runGroups.push(trigrams);
-        // bm25 first counts the documents of every alternative; for a run in most rows that costs more than the answer is worth.
-        if (documents > options.rankWindow) ranked = false;
+        if (documents > RANK_EXPANSION_DOCUMENTS) rankable = false;
       }
 
       const tables: Array<{ table: string; match: string }> = [];
       if (terms.words.length > 0) tables.push({ table: 'ideas_fts', match: matchExpression(terms.words.map((w) => [w]), query.status) });
       if (runGroups.length > 0) tables.push({ table: 'ideas_fts_trigram', match: matchExpression(runGroups, query.status) });
-      const [driver] = tables;
-      const from = tables.map((t) => t.table).join(` JOIN `) + (tables.length > 1 ? ` ON ideas_fts_trigram.rowid = ideas_fts.rowid` : '');
-      const score = ranked ? tables.map((t) => `bm25(${t.table}, 4.0, 1.0, 0.0)`).join(' + ') : '0.0';
-      const matchArgs = Object.fromEntries(tables.map((t, n) => [`match${n}`, t.match]));
-      const candidates = `SELECT ${driver.table}.rowid AS id, ${score} AS score FROM ${from}
-        WHERE ${tables.map((t, n) => `${t.table} MATCH :match${n}`).join(' AND ')} AND ${driver.table}.rowid <= :asOf
-        ORDER BY ${driver.table}.rowid DESC LIMIT :window`;
-      // CROSS JOIN fixes the join order: from the page's few ids outwards, never from every match inwards.
-      const snippetJoin = terms.runs.length === 0 ? 'CROSS JOIN ideas_fts ON ideas_fts.rowid = p.id AND ideas_fts MATCH :match0' : '';
+      const driver = `${tables[0].table}.rowid`;
+      const from = tables.map((t) => t.table).join(' JOIN ') + (tables.length > 1 ? ' ON ideas_fts_trigram.rowid = ideas_fts.rowid' : '');
+      const where = `${tables.map((t, n) => `${t.table} MATCH :match${n}`).join(' AND ')} AND ${driver} <= :asOf`;
+      const args = { ...Object.fromEntries(tables.map((t, n) => [`match${n}`, t.match])), asOf };
 
-      const { rows } = await client.execute({
-        sql: `WITH candidates AS MATERIALIZED (${candidates}),
-          page AS MATERIALIZED (SELECT id, score FROM candidates ORDER BY score, id DESC LIMIT :limit OFFSET :offset)
-          SELECT (SELECT count(*) FROM candidates) AS total, ${SUMMARY_COLUMNS}${snippetColumns(terms)}
-          FROM page p CROSS JOIN ideas i ON i.id = p.id ${snippetJoin}
-          ORDER BY p.score, p.id DESC`,
-        args: { ...matchArgs, asOf, window: options.rankWindow, limit: query.limit, offset: query.offset, ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : {}) },
+      const window = await client.execute({
+        sql: `SELECT count(*) AS n, min(id) AS oldest FROM (SELECT ${driver} AS id FROM ${from} WHERE ${where} ORDER BY ${driver} DESC LIMIT :window)`,
+        args: { ...args, window: options.rankWindow },
       });
-      let total = rows.length > 0 ? Number(rows[0].total) : 0;
-      if (rows.length === 0 && query.offset > 0) {
-        const counted = await client.execute({ sql: `SELECT count(*) AS total FROM (${candidates})`, args: { ...matchArgs, asOf, window: options.rankWindow } });
-        total = Number(counted.rows[0].total);
-      }
+      const total = Number(window.rows[0].n);
+      if (total === 0) return none;
+      const oldest = Number(window.rows[0].oldest);
+      const capped = total >= options.rankWindow;
+      const ranked = rankable && !(capped && total / (asOf - oldest + 1) > DENSE);
+
+      const page = ranked
+        ? `SELECT id, score FROM (SELECT ${driver} AS id, ${tables.map((t) => `bm25(${t.table}, 4.0, 1.0, 0.0)`).join(' + ')} AS score FROM ${from} WHERE ${where} AND ${driver} >= :oldest)
+           ORDER BY score, id DESC LIMIT :limit OFFSET :offset`
+        : `SELECT ${driver} AS id, 0.0 AS score FROM ${from} WHERE ${where} ORDER BY ${driver} DESC LIMIT :limit OFFSET :offset`;
+      // FTS5's snippet needs the match: one walk over the page's id range, not one MATCH per row. CROSS JOIN keeps that order.
+      const source =
+        terms.runs.length === 0
+          ? `ideas_fts CROSS JOIN page p ON p.id = ideas_fts.rowid CROSS JOIN ideas i ON i.id = p.id
+             WHERE ideas_fts MATCH :match0 AND ideas_fts.rowid BETWEEN (SELECT min(id) FROM page) AND (SELECT max(id) FROM page)`
+          : 'page p CROSS JOIN ideas i ON i.id = p.id';
+      const { rows } = await client.execute({
+        sql: `WITH page AS MATERIALIZED (${page}) SELECT ${SUMMARY_COLUMNS}${snippetColumns(terms)} FROM ${source} ORDER BY p.score, p.id DESC`,
+        args: { ...args, oldest, limit: query.limit, offset: query.offset, ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : {}) },
+      });
       return {
         rows: rows.map((row) => {
           const summary = toSummary(row);
@@ -231,7 +244,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
         }),
         total,
         asOf,
-        capped: total >= options.rankWindow,
+        capped,
         ranked,
       };
     },
