@@ -18,6 +18,7 @@ import websocketPlugin from './plugins/websocket.js';
 import examplePageRoutes from './routes/example-page.js';
 import generateRoutes from './routes/generate.js';
 import healthRoutes from './routes/health.js';
+import historyRoutes from './routes/history.js';
 import jobRoutes from './routes/jobs.js';
 import metricsRoutes from './routes/metrics.js';
 import specRoutes from './routes/spec.js';
@@ -70,6 +71,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(generateRoutes);
   await app.register(jobRoutes);
   await app.register(specRoutes);
+  await app.register(historyRoutes);
   await app.register(wsRoutes);
   await app.register(healthRoutes);
   await app.register(metricsRoutes);

@@ -53,6 +53,8 @@ export const ConfigSchema = Type.Object({
   METRICS_FLUSH_MS: Int(5000, 50, 600_000, 'How often buffered response times are written to performance_metrics'),
   HEALTH_SAMPLE_MS: Int(15_000, 50, 3_600_000, 'How often the health sampler refreshes its checks and writes health_logs'),
   GEMINI_HEALTH_CHECK_MS: Int(300_000, 0, 86_400_000, 'How often the active Gemini CLI is checked with --version in the background; 0: only on /api/gemini/health?refresh=true'),
+  DB_MAINTENANCE_INTERVAL_MS: Int(3_600_000, 50, 86_400_000, 'How often old metrics and health logs are deleted, planner statistics refreshed (PRAGMA optimize) and the WAL checkpointed'),
+  SEARCH_RANK_WINDOW: Int(1000, 100, 100_000, 'History search ranks this many of the newest matches by relevance; a larger window ranks older matches too but costs more for common words'),
 });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -12,6 +12,7 @@ export const Errors = {
   InvalidIdea: createError('INVALID_IDEA', '%s', 400),
   IdempotencyConflict: createError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key %s was already used with a different request', 422),
   Unauthorized: createError('UNAUTHORIZED', '%s', 401),
+  InvalidCursor: createError('INVALID_CURSOR', 'The cursor is not valid here: %s', 400),
   DatabaseUnavailable: createError('DATABASE_UNAVAILABLE', 'The database is unavailable: %s', 503),
   InvalidWindow: createError('INVALID_WINDOW', '%s', 400),
 } as const;

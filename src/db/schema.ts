@@ -30,8 +30,21 @@ export const ideas = sqliteTable(
   (t) => [
     index('ideas_created_idx').on(t.createdAt, t.id),
     index('ideas_status_created_idx').on(t.status, t.createdAt, t.id),
+    // Percentiles of processing time read an ordered index instead of sorting every completed idea.
+    index('ideas_completed_time_idx').on(t.processingTimeMs).where(sql`status = 'completed' AND processing_time_ms IS NOT NULL`),
   ],
 );
+
+/**
+ * Running totals per status, kept by triggers (drizzle/0002_search_index.sql), so
+ * history totals and stats never count 100,000 rows per request.
+ */
+export const ideaStatusCounts = sqliteTable('idea_status_counts', {
+  status: text('status').primaryKey(),
+  ideas: integer('ideas').notNull().default(0),
+  processingMsTotal: integer('processing_ms_total').notNull().default(0),
+  processingCount: integer('processing_count').notNull().default(0),
+});
 
 export const performanceMetrics = sqliteTable(
   'performance_metrics',

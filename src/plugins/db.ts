@@ -1,17 +1,20 @@
 import fp from 'fastify-plugin';
 import type { Client } from '@libsql/client';
-import { openDatabase, type Database } from '../db/client.js';
+import { isLocalUrl, openDatabase, type Database } from '../db/client.js';
+import { createHistoryRepository, type HistoryRepository } from '../db/history-repository.js';
 import { createIdeaRepository, type IdeaRepository } from '../db/ideas-repository.js';
+import { runMaintenance } from '../db/maintenance.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Database;
     dbClient: Client;
     ideas: IdeaRepository;
+    history: HistoryRepository;
   }
 }
 
-/** Drizzle over libSQL: opened and migrated before the server listens, closed last. */
+/** Drizzle over libSQL: opened and migrated before the server listens, maintained on a timer, closed last. */
 export default fp(
   async function dbPlugin(app) {
     const { TURSO_DATABASE_URL, TURSO_AUTH_TOKEN } = app.config;
@@ -19,7 +22,32 @@ export default fp(
     app.decorate('db', db);
     app.decorate('dbClient', client);
     app.decorate('ideas', createIdeaRepository(db));
-    app.addHook('onClose', async () => client.close());
+    app.decorate('history', createHistoryRepository(client, { rankWindow: app.config.SEARCH_RANK_WINDOW }));
+
+    // Re-armed only after a run ends, so a slow run is never overlapped by the next one.
+    let running: Promise<void> | undefined;
+    let closing = false;
+    const maintain = () => {
+      running = runMaintenance(client, {
+        metricsRetentionDays: app.config.METRICS_RETENTION_DAYS,
+        healthLogRetentionDays: app.config.HEALTH_LOG_RETENTION_DAYS,
+        local: isLocalUrl(TURSO_DATABASE_URL),
+      })
+        .then((result) => app.log.debug(result, 'database maintenance done'))
+        .catch((err: unknown) => app.log.warn({ err }, 'database maintenance failed'))
+        .finally(() => {
+          running = undefined;
+          if (!closing) timer.refresh();
+        });
+    };
+    const timer = setTimeout(maintain, app.config.DB_MAINTENANCE_INTERVAL_MS).unref();
+
+    app.addHook('onClose', async () => {
+      closing = true;
+      clearTimeout(timer);
+      await running;
+      client.close();
+    });
     app.log.info({ url: redactUrl(TURSO_DATABASE_URL) }, 'database ready');
   },
   { name: 'db', dependencies: ['config'] },

@@ -25,8 +25,8 @@ export const IdeaDetail = Type.Object(
 );
 export type IdeaDetail = Static<typeof IdeaDetail>;
 
-/** Ids are positive integers written in plain decimal; anything else is a 400, never a 500. */
-export const IdeaIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,20}$', description: 'Idea id (positive integer)' }) });
+/** Ids are positive integers written in plain decimal without leading zeros; anything else is a 400, never a 500. */
+export const IdeaIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,19}$', description: 'Idea id (positive integer)' }) });
 
 const iso = (ms: number | null) => (ms == null ? undefined : new Date(ms).toISOString());
 

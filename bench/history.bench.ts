@@ -1,0 +1,177 @@
+/**
+ * History at 100,000 ideas: p50/p99 of page 1, page at offset 50,000, a cursor at
+ * the same depth, a rare and a common search term (and two CJK ones), and stats —
+ * called on the repository directly, through app.inject, and over HTTP with
+ * autocannon (one connection, so server-side times are per-request costs, not
+ * queueing). Each figure is also given as a ratio to a primary-key lookup measured
+ * in the same run, since this machine is shared and absolute times drift.
+ *
+ * The seeded database is kept in the system temp folder, keyed by the migrations
+ * and the seed code, so later runs skip the ~1 minute of seeding; BENCH_FRESH=1
+ * seeds into a temporary folder that is removed at the end instead.
+ *
+ *   npx tsx bench/history.bench.ts     (or npm run bench -- history)
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/client.js';
+import { migrationsFolder, projectRoot } from '../src/paths.js';
+import { BENCH_TERMS } from '../scripts/seed-data.js';
+import { seedIdeas } from '../scripts/seed.js';
+
+const IDEAS = 100_000;
+const DEPTH = 50_000;
+const LIMIT = 20;
+const DIRECT_RUNS = 400;
+const INJECT_RUNS = 300;
+const HTTP_SECONDS = 4;
+/** Targets from the issue, on server-side p99 in milliseconds. */
+const TARGETS: Record<string, number> = { 'page 1': 2, [`cursor at ${DEPTH.toLocaleString('en')}`]: 2, stats: 20 };
+const SEARCH_TARGET_MS = 25;
+
+const run = promisify(execFile);
+
+/** The seeded database: reused from the temp folder when the migrations and the seed code are unchanged. */
+async function seededDatabase(cleanup: string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(migrationsFolder).filter((f) => f.endsWith('.sql')).sort()) hash.update(readFileSync(join(migrationsFolder, file)));
+  for (const file of ['scripts/seed.ts', 'scripts/seed-data.ts']) hash.update(readFileSync(join(projectRoot, file)));
+  const fresh = process.env.BENCH_FRESH === '1';
+  const dir = fresh ? mkdtempSync(join(tmpdir(), 'idea2spec-bench-')) : join(tmpdir(), 'idea2spec-bench');
+  if (fresh) cleanup.push(dir);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `history-${IDEAS}-${hash.digest('hex').slice(0, 12)}.db`);
+  if (existsSync(file)) {
+    console.log(`reusing ${file}`);
+    return file;
+  }
+  const partial = `${file}.partial`;
+  for (const suffix of ['', '-wal', '-shm']) rmSync(partial + suffix, { force: true });
+  const started = performance.now();
+  const { client } = await openDatabase(`file:${partial}`);
+  await seedIdeas(client, IDEAS, { seed: 42 }, (done) => {
+    if (done % 20_000 === 0) process.stdout.write(`  seeded ${done.toLocaleString('en')}\n`);
+  });
+  await client.execute('PRAGMA wal_checkpoint(TRUNCATE)');
+  client.close();
+  renameSync(partial, file);
+  for (const suffix of ['-wal', '-shm']) rmSync(partial + suffix, { force: true });
+  console.log(`seeded ${IDEAS.toLocaleString('en')} ideas in ${((performance.now() - started) / 1000).toFixed(0)} s into ${file}`);
+  return file;
+}
+
+function percentiles(samples: number[]): { p50: number; p99: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+async function time(runs: number, fn: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < Math.min(50, runs); i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    samples.push(performance.now() - start);
+  }
+  return percentiles(samples);
+}
+
+interface Case {
+  name: string;
+  url: string;
+  direct: () => Promise<unknown>;
+  /** The query, for search cases: how many ideas it matches is printed first. */
+  search?: string;
+}
+
+async function main(): Promise<void> {
+  const cleanup: string[] = [];
+  const dbFile = await seededDatabase(cleanup);
+  const config = loadConfig({}, { NODE_ENV: 'production', LOG_LEVEL: 'silent', TURSO_DATABASE_URL: `file:${dbFile}`, GENERATOR: 'offline', RATE_LIMIT_MAX: 10_000_000 });
+  const app = await buildApp({ config, logger: false });
+  // Server-side time of every request over HTTP, per URL: from the first hook to the response, without the client.
+  const serverTimes = new Map<string, number[]>();
+  app.addHook('onResponse', async (request, reply) => {
+    const list = serverTimes.get(request.url) ?? [];
+    list.push(reply.elapsedTime);
+    serverTimes.set(request.url, list);
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  try {
+    const { history, ideas } = app;
+    const deep = await history.page({ limit: LIMIT, offset: DEPTH - 1 });
+    const anchor = deep.rows[0];
+    const cursorPage = (await app.inject({ url: `/api/history?page=${DEPTH / LIMIT}&limit=${LIMIT}` })).json().pagination.nextCursor as string;
+    const baselineId = anchor.id;
+    const cases: Case[] = [
+      { name: 'baseline: idea by primary key', url: `/api/spec/${baselineId}`, direct: () => ideas.findById(baselineId) },
+      { name: 'page 1', url: `/api/history?limit=${LIMIT}`, direct: () => history.page({ limit: LIMIT, offset: 0 }) },
+      { name: `offset ${DEPTH.toLocaleString('en')}`, url: `/api/history?page=${DEPTH / LIMIT + 1}&limit=${LIMIT}`, direct: () => history.page({ limit: LIMIT, offset: DEPTH }) },
+      { name: `cursor at ${DEPTH.toLocaleString('en')}`, url: `/api/history?limit=${LIMIT}&cursor=${cursorPage}`, direct: () => history.after({ limit: LIMIT, createdAt: anchor.createdAt, id: anchor.id }) },
+      { name: `search rare (${BENCH_TERMS.rare})`, url: `/api/history?search=${BENCH_TERMS.rare}`, direct: () => history.search({ text: BENCH_TERMS.rare, limit: LIMIT, offset: 0 }), search: BENCH_TERMS.rare },
+      { name: `search common (${BENCH_TERMS.common})`, url: `/api/history?search=${BENCH_TERMS.common}`, direct: () => history.search({ text: BENCH_TERMS.common, limit: LIMIT, offset: 0 }), search: BENCH_TERMS.common },
+      { name: 'search 2 CJK chars (家務)', url: `/api/history?search=${encodeURIComponent('家務')}`, direct: () => history.search({ text: '家務', limit: LIMIT, offset: 0 }), search: '家務' },
+      { name: 'search common CJK (用户)', url: `/api/history?search=${encodeURIComponent('用户')}`, direct: () => history.search({ text: '用户', limit: LIMIT, offset: 0 }), search: '用户' },
+      { name: 'stats', url: '/api/history/stats', direct: () => history.stats() },
+    ];
+
+    for (const c of cases) {
+      if (c.search === undefined) continue;
+      const found = await history.search({ text: c.search, limit: 1, offset: 0 });
+      console.log(`${c.name}: ${found.total}${found.capped ? '+ (window full)' : ''} matches ranked${found.ranked ? '' : ' by recency'}`);
+    }
+
+    const rows: Array<{ name: string; direct: { p50: number; p99: number }; inject: { p50: number; p99: number }; http: { p50: number; p99: number; rps: number }; server: { p50: number; p99: number } }> = [];
+    for (const c of cases) {
+      const direct = await time(DIRECT_RUNS, c.direct);
+      const inject = await time(INJECT_RUNS, async () => {
+        const res = await app.inject({ url: c.url });
+        if (res.statusCode !== 200) throw new Error(`${c.url} answered ${res.statusCode}: ${res.body.slice(0, 200)}`);
+      });
+      serverTimes.clear();
+      const autocannon = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
+      const { stdout } = await run(process.execPath, [autocannon, '-c', '1', '-d', String(HTTP_SECONDS), '-j', `${base}${c.url}`], { maxBuffer: 16 * 1024 * 1024 });
+      const result = JSON.parse(stdout) as { latency: { p50: number; p99: number }; requests: { average: number }; non2xx: number };
+      if (result.non2xx > 0) throw new Error(`${c.url}: ${result.non2xx} non-2xx answers`);
+      const server = percentiles(serverTimes.get(c.url) ?? [0]);
+      rows.push({ name: c.name, direct, inject, http: { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average }, server });
+    }
+
+    const [baseline] = rows;
+    const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1)).padStart(6);
+    const ratio = (n: number, b: number) => `${(n / b).toFixed(1)}×`.padStart(7);
+    console.log(`\nHistory at ${IDEAS.toLocaleString('en')} ideas — milliseconds, p50 / p99, and p50 as a multiple of the primary-key baseline\n`);
+    console.log(`${'case'.padEnd(32)} ${'direct p50/p99'.padStart(15)} ${'×base'.padStart(7)} ${'inject p50/p99'.padStart(15)} ${'×base'.padStart(7)} ${'server p50/p99'.padStart(15)} ${'HTTP p50/p99'.padStart(15)} ${'req/s'.padStart(7)}  target (server p99)`);
+    for (const r of rows) {
+      const target = TARGETS[r.name] ?? (r.name.startsWith('search') ? SEARCH_TARGET_MS : undefined);
+      const verdict = target === undefined ? '' : `< ${target} ms: ${r.server.p99 < target ? 'met' : 'NOT met'}`;
+      console.log(
+        `${r.name.padEnd(32)} ${ms(r.direct.p50)} /${ms(r.direct.p99)} ${ratio(r.direct.p50, baseline.direct.p50)} ${ms(r.inject.p50)} /${ms(r.inject.p99)} ${ratio(r.inject.p50, baseline.inject.p50)} ${ms(r.server.p50)} /${ms(r.server.p99)} ${ms(r.http.p50)} /${ms(r.http.p99)} ${String(Math.round(r.http.rps)).padStart(7)}  ${verdict}`,
+      );
+    }
+    const byName = new Map(rows.map((r) => [r.name, r]));
+    const offset = byName.get(`offset ${DEPTH.toLocaleString('en')}`)!;
+    const cursor = byName.get(`cursor at ${DEPTH.toLocaleString('en')}`)!;
+    console.log(`\ncursor vs offset at depth ${DEPTH.toLocaleString('en')} (direct p50): ${(offset.direct.p50 / cursor.direct.p50).toFixed(1)}× faster`);
+    console.log('"server" is Fastify\'s elapsed time per request during the HTTP run; "HTTP" is what autocannon saw (one connection).');
+  } finally {
+    await app.close();
+    for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,293 @@
+import type { Client, InArgs, Row } from '@libsql/client';
+import type { IdeaStatus } from './schema.js';
+import { isEmptySearch, matchExpression, parseSearch, TRIGRAM, type SearchTerms } from './search-terms.js';
+import { hasMark, markNeedles, MARK_CLOSE, MARK_OPEN, ELLIPSIS } from './snippet.js';
+
+/** Characters of the idea and of the spec's beginning a list item carries: enough for a preview, never the spec. */
+export const IDEA_CHARS = 200;
+export const SPEC_HEAD_CHARS = 400;
+/** A one- or two-character run stands for at most this many trigrams (the most frequent ones). */
+const MAX_EXPANSIONS = 128;
+/** Above this many documents behind a short run's trigrams, bm25's up-front count of them costs more than ranking is worth. */
+const RANK_EXPANSION_DOCUMENTS = 20_000;
+/** A full window whose matches are more than this share of the newest ideas is listed by recency (see search()). */
+const DENSE = 0.5;
+/** Characters of context kept before the first hit in a snippet cut by the application. */
+const SNIPPET_LEAD = 30;
+const SNIPPET_CHARS = 110;
+const DAY_MS = 86_400_000;
+
+export interface SummaryRow {
+  id: number;
+  jobId: string;
+  /** The idea, cut to IDEA_CHARS + 1 characters (one more than shown, so a cut can be seen). */
+  idea: string;
+  specHead: string;
+  status: IdeaStatus;
+  template: string;
+  generator: string;
+  model: string | null;
+  attempts: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+  processingTimeMs: number | null;
+  outputLength: number;
+  createdAt: number;
+  updatedAt: number;
+  completedAt: number | null;
+  /** The hit in context, hits between MARK_OPEN and MARK_CLOSE; search results only. */
+  snippet?: string;
+}
+
+export interface ListPage {
+  rows: SummaryRow[];
+  /** Ideas the listing covers (for a search: the ranked candidates). */
+  total: number;
+}
+
+export interface SnapshotPage extends ListPage {
+  /** The id of the newest idea the listing can show; later pages pass it back to stay on the same set. */
+  asOf: number;
+}
+
+export interface SearchPage extends SnapshotPage {
+  /** More ideas match than the rank window holds: the oldest matches were not ranked. */
+  capped: boolean;
+  /** Ranked by relevance (bm25) or, for a very common short CJK query, by recency only. */
+  ranked: boolean;
+}
+
+export interface HistoryStats {
+  byStatus: Record<IdeaStatus, number>;
+  total: number;
+  processing: { count: number; averageMs: number | null; p50Ms: number | null; p95Ms: number | null };
+  perDay: Array<{ date: string; count: number }>;
+}
+
+const SUMMARY_COLUMNS = `i.id, i.job_id, substr(i.user_input, 1, ${IDEA_CHARS + 1}) AS idea, substr(i.generated_spec, 1, ${SPEC_HEAD_CHARS}) AS spec_head,
+  i.status, i.template, i.generator, i.model, i.attempts, i.error_code, i.error_message, i.processing_time_ms, i.output_length,
+  i.created_at, i.updated_at, i.completed_at`;
+
+// Newest first; id breaks ties between ideas created in the same millisecond. The
+// unary + keeps SQLite from reading `id <= ?` through the primary key, which would
+// trade the ordered index for a sort of every row.
+const NEWEST_FIRST = 'ORDER BY i.created_at DESC, i.id DESC';
+
+function toSummary(row: Row): SummaryRow {
+  return {
+    id: Number(row.id),
+    jobId: String(row.job_id),
+    idea: String(row.idea),
+    specHead: String(row.spec_head),
+    status: row.status as IdeaStatus,
+    template: String(row.template),
+    generator: String(row.generator),
+    model: row.model == null ? null : String(row.model),
+    attempts: Number(row.attempts),
+    errorCode: row.error_code == null ? null : String(row.error_code),
+    errorMessage: row.error_message == null ? null : String(row.error_message),
+    processingTimeMs: row.processing_time_ms == null ? null : Number(row.processing_time_ms),
+    outputLength: Number(row.output_length),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    completedAt: row.completed_at == null ? null : Number(row.completed_at),
+  };
+}
+
+/**
+ * History queries: pages, keyset pages, full-text search and stats, each built
+ * to cost about the same at 100 ideas and at 100,000 (see the README's History
+ * section for the measurements).
+ */
+export function createHistoryRepository(client: Client, options: { rankWindow: number }) {
+  const statusClause = (status: IdeaStatus | undefined, prefix: string) => (status ? `${prefix} i.status = :status` : '');
+
+  /** The newest id (the snapshot a walk through the pages stays on) and how many ideas the snapshot holds. */
+  async function snapshot(status: IdeaStatus | undefined, asOf: number | undefined): Promise<{ asOf: number; total: number }> {
+    const { rows } = await client.execute({
+      sql: `WITH snap(as_of) AS (SELECT coalesce(:asOf, (SELECT max(id) FROM ideas), 0))
+        SELECT as_of,
+          (SELECT coalesce(sum(ideas), 0) FROM idea_status_counts ${status ? 'WHERE status = :status' : ''})
+          - (SELECT count(*) FROM ideas i WHERE i.id > as_of ${statusClause(status, 'AND')}) AS total
+        FROM snap`,
+      args: { asOf: asOf ?? null, ...(status ? { status } : {}) },
+    });
+    return { asOf: Number(rows[0].as_of), total: Math.max(0, Number(rows[0].total)) };
+  }
+
+  async function newestId(): Promise<number> {
+    const { rows } = await client.execute('SELECT coalesce(max(id), 0) AS id FROM ideas');
+    return Number(rows[0].id);
+  }
+
+  async function expandShortRun(run: string): Promise<{ trigrams: string[]; documents: number }> {
+    const { rows } = await client.execute({
+      // Every trigram that starts with the run (two spaces pad each text, so every occurrence starts one); the most frequent first.
+      sql: 'SELECT term, doc FROM ideas_fts_trigram_vocab WHERE term >= :run AND term < :run || char(1114111) ORDER BY doc DESC LIMIT :max',
+      args: { run, max: MAX_EXPANSIONS },
+    });
+    return { trigrams: rows.map((r) => String(r.term)), documents: rows.reduce((sum, r) => sum + Number(r.doc), 0) };
+  }
+
+  /** Snippet columns for the final SELECT: FTS5's own for words, a window around the first substring hit otherwise. */
+  function snippetColumns(terms: SearchTerms): string {
+    if (terms.runs.length === 0) {
+      return `, snippet(ideas_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}', '${ELLIPSIS}', 24) AS idea_snippet,
+        snippet(ideas_fts, 1, '${MARK_OPEN}', '${MARK_CLOSE}', '${ELLIPSIS}', 24) AS spec_snippet`;
+    }
+    return `, instr(i.generated_spec, :needle) AS spec_pos, length(i.generated_spec) AS spec_length,
+      substr(i.generated_spec, max(1, instr(i.generated_spec, :needle) - ${SNIPPET_LEAD}), ${SNIPPET_CHARS}) AS spec_window`;
+  }
+
+  function snippetOf(row: Row, summary: SummaryRow, terms: SearchTerms): string {
+    if (terms.runs.length === 0) {
+      const spec = row.spec_snippet as string | null;
+      return hasMark(spec) ? spec : String(row.idea_snippet ?? summary.idea);
+    }
+    const needles = [...terms.runs, ...terms.words];
+    const pos = Number(row.spec_pos);
+    if (pos > 0) {
+      const from = Math.max(1, pos - SNIPPET_LEAD);
+      return markNeedles(String(row.spec_window), needles, from > 1, from + SNIPPET_CHARS <= Number(row.spec_length));
+    }
+    return markNeedles(summary.idea.slice(0, IDEA_CHARS), needles, false, summary.idea.length > IDEA_CHARS);
+  }
+
+  return {
+    /** Page `offset / limit` of the ideas up to `asOf`, newest first. */
+    async page(query: { status?: IdeaStatus; limit: number; offset: number; asOf?: number }): Promise<SnapshotPage> {
+      const snap = await snapshot(query.status, query.asOf);
+      const { rows } = await client.execute({
+        sql: `SELECT ${SUMMARY_COLUMNS} FROM ideas i WHERE +i.id <= :asOf ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit OFFSET :offset`,
+        args: { asOf: snap.asOf, limit: query.limit, offset: query.offset, ...(query.status ? { status: query.status } : {}) },
+      });
+      return { rows: rows.map(toSummary), ...snap };
+    },
+
+    /** The ideas strictly older than (createdAt, id), newest first: a seek, whatever the depth. One row more than asked tells whether more follow. */
+    async after(query: { status?: IdeaStatus; limit: number; createdAt: number; id: number }): Promise<ListPage & { hasMore: boolean }> {
+      const totalSql = `SELECT coalesce(sum(ideas), 0) FROM idea_status_counts ${query.status ? 'WHERE status = :status' : ''}`;
+      const args: InArgs = { createdAt: query.createdAt, id: query.id, limit: query.limit + 1, ...(query.status ? { status: query.status } : {}) };
+      const { rows } = await client.execute({
+        sql: `SELECT ${SUMMARY_COLUMNS}, (${totalSql}) AS total FROM ideas i WHERE (i.created_at, i.id) < (:createdAt, :id) ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit`,
+        args,
+      });
+      // Past the last idea there is no row to carry the total.
+      const total = rows.length > 0 ? Number(rows[0].total) : Number((await client.execute({ sql: `SELECT (${totalSql}) AS total`, args: query.status ? { status: query.status } : {} })).rows[0].total);
+      return { rows: rows.slice(0, query.limit).map(toSummary), total, hasMore: rows.length > query.limit };
+    },
+
+    /**
+     * Full-text search over the `rankWindow` newest matches. FTS5 walks its
+     * doclists newest first and stops at the window, so finding them costs the
+     * same at any table size. They are ranked by bm25 (the idea weighs 4, the spec
+     * 1) unless the window is full and dense (the query is in more than half of
+     * the newest ideas): bm25 starts by counting every match in the table, ~100 ms
+     * to rank all of a word found in almost every row at 100,000 ideas, and it
+     * floors the weight of such a word to almost nothing; those are listed newest first.
+     */
+    async search(query: { text: string; status?: IdeaStatus; limit: number; offset: number; asOf?: number }): Promise<SearchPage> {
+      const terms = parseSearch(query.text);
+      const asOf = query.asOf ?? (await newestId());
+      const none: SearchPage = { rows: [], total: 0, asOf, capped: false, ranked: true };
+      if (isEmptySearch(terms)) return none;
+
+      let rankable = true;
+      const runGroups: string[][] = [];
+      for (const run of terms.runs) {
+        if ([...run].length >= TRIGRAM) {
+          runGroups.push([run]);
+          continue;
+        }
+        const { trigrams, documents } = await expandShortRun(run);
+        if (trigrams.length === 0) return none;
+        runGroups.push(trigrams);
+        if (documents > RANK_EXPANSION_DOCUMENTS) rankable = false;
+      }
+
+      const tables: Array<{ table: string; match: string }> = [];
+      if (terms.words.length > 0) tables.push({ table: 'ideas_fts', match: matchExpression(terms.words.map((w) => [w]), query.status) });
+      if (runGroups.length > 0) tables.push({ table: 'ideas_fts_trigram', match: matchExpression(runGroups, query.status) });
+      const driver = `${tables[0].table}.rowid`;
+      const from = tables.map((t) => t.table).join(' JOIN ') + (tables.length > 1 ? ' ON ideas_fts_trigram.rowid = ideas_fts.rowid' : '');
+      const where = `${tables.map((t, n) => `${t.table} MATCH :match${n}`).join(' AND ')} AND ${driver} <= :asOf`;
+      const args = { ...Object.fromEntries(tables.map((t, n) => [`match${n}`, t.match])), asOf };
+
+      const window = await client.execute({
+        sql: `SELECT count(*) AS n, min(id) AS oldest FROM (SELECT ${driver} AS id FROM ${from} WHERE ${where} ORDER BY ${driver} DESC LIMIT :window)`,
+        args: { ...args, window: options.rankWindow },
+      });
+      const total = Number(window.rows[0].n);
+      if (total === 0) return none;
+      const oldest = Number(window.rows[0].oldest);
+      const capped = total >= options.rankWindow;
+      const ranked = rankable && !(capped && total / (asOf - oldest + 1) > DENSE);
+
+      const page = ranked
+        ? `SELECT id, score FROM (SELECT ${driver} AS id, ${tables.map((t) => `bm25(${t.table}, 4.0, 1.0, 0.0)`).join(' + ')} AS score FROM ${from} WHERE ${where} AND ${driver} >= :oldest)
+           ORDER BY score, id DESC LIMIT :limit OFFSET :offset`
+        : `SELECT ${driver} AS id, 0.0 AS score FROM ${from} WHERE ${where} ORDER BY ${driver} DESC LIMIT :limit OFFSET :offset`;
+      // FTS5's snippet needs the match: one walk over the page's id range, not one MATCH per row. CROSS JOIN keeps that order.
+      const source =
+        terms.runs.length === 0
+          ? `ideas_fts CROSS JOIN page p ON p.id = ideas_fts.rowid CROSS JOIN ideas i ON i.id = p.id
+             WHERE ideas_fts MATCH :match0 AND ideas_fts.rowid BETWEEN (SELECT min(id) FROM page) AND (SELECT max(id) FROM page)`
+          : 'page p CROSS JOIN ideas i ON i.id = p.id';
+      const { rows } = await client.execute({
+        sql: `WITH page AS MATERIALIZED (${page}) SELECT ${SUMMARY_COLUMNS}${snippetColumns(terms)} FROM ${source} ORDER BY p.score, p.id DESC`,
+        args: { ...args, oldest, limit: query.limit, offset: query.offset, ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : {}) },
+      });
+      return {
+        rows: rows.map((row) => {
+          const summary = toSummary(row);
+          return { ...summary, snippet: snippetOf(row, summary, terms) };
+        }),
+        total,
+        asOf,
+        capped,
+        ranked,
+      };
+    },
+
+    async stats(now = Date.now()): Promise<HistoryStats> {
+      const counts = await client.execute('SELECT status, ideas, processing_ms_total, processing_count FROM idea_status_counts');
+      const byStatus = { queued: 0, started: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 } as Record<IdeaStatus, number>;
+      let timed = { count: 0, totalMs: 0 };
+      for (const row of counts.rows) {
+        const status = row.status as IdeaStatus;
+        if (status in byStatus) byStatus[status] = Number(row.ideas);
+        if (status === 'completed') timed = { count: Number(row.processing_count), totalMs: Number(row.processing_ms_total) };
+      }
+      // Nearest-rank percentiles, read from the partial index of completed processing times.
+      const percentile = (p: number) => ({
+        sql: `SELECT processing_time_ms AS ms FROM ideas INDEXED BY ideas_completed_time_idx WHERE status = 'completed' AND processing_time_ms IS NOT NULL ORDER BY processing_time_ms LIMIT 1 OFFSET :k`,
+        args: { k: Math.max(0, Math.ceil(p * timed.count) - 1) },
+      });
+      const today = Math.floor(now / DAY_MS) * DAY_MS;
+      const start = today - 6 * DAY_MS;
+      const [p50, p95, days] = await client.batch(
+        [
+          percentile(0.5),
+          percentile(0.95),
+          { sql: 'SELECT CAST((created_at - :start) / :day AS INTEGER) AS day, count(*) AS n FROM ideas WHERE created_at >= :start GROUP BY day', args: { start, day: DAY_MS } },
+        ],
+        'read',
+      );
+      const perDayCounts = new Map(days.rows.map((r) => [Number(r.day), Number(r.n)]));
+      const ms = (rows: Row[]) => (timed.count > 0 && rows.length > 0 ? Number(rows[0].ms) : null);
+      return {
+        byStatus,
+        total: Object.values(byStatus).reduce((a, b) => a + b, 0),
+        processing: {
+          count: timed.count,
+          averageMs: timed.count > 0 ? Math.round(timed.totalMs / timed.count) : null,
+          p50Ms: ms(p50.rows),
+          p95Ms: ms(p95.rows),
+        },
+        perDay: Array.from({ length: 7 }, (_, d) => ({ date: new Date(start + d * DAY_MS).toISOString().slice(0, 10), count: perDayCounts.get(d) ?? 0 })),
+      };
+    },
+  };
+}
+
+export type HistoryRepository = ReturnType<typeof createHistoryRepository>;

@@ -1,0 +1,86 @@
+/**
+ * Turns whatever a person typed into search terms that FTS5 can only read as
+ * text: every term becomes a double-quoted string (quotes doubled), so `AND (`,
+ * `*`, `-`, `NEAR`, column filters and unbalanced quotes are just characters.
+ */
+
+/**
+ * Scripts written without spaces between words, searched by substring through the
+ * trigram index. drizzle/0002_search_index.sql indexes a row in that index when it
+ * contains one of these characters; the two lists must stay the same. (No CJK
+ * compatibility ideographs: NFC, which queries go through, maps them to unified ones,
+ * and an editor normalising the migration file would corrupt the range.)
+ */
+export const SPACELESS_RANGES: ReadonlyArray<readonly [number, number]> = [
+  [0x0e01, 0x0eff], // Thai, Lao
+  [0x1000, 0x109f], // Myanmar
+  [0x1100, 0x11ff], // Hangul Jamo
+  [0x1780, 0x17ff], // Khmer
+  [0x2e80, 0x2fdf], // CJK and Kangxi radicals
+  [0x3005, 0x3007], // 々 〆 〇
+  [0x3041, 0x30ff], // Hiragana, Katakana
+  [0x3131, 0x318e], // Hangul compatibility Jamo
+  [0x31f0, 0x31ff], // Katakana phonetic extensions
+  [0x3400, 0x4dbf], // CJK extension A
+  [0x4e00, 0x9fff], // CJK unified ideographs
+  [0xac00, 0xd7af], // Hangul syllables
+  [0xff66, 0xff9f], // half-width Katakana
+  [0x20000, 0x323af], // CJK extensions B–H
+];
+
+/** The GLOB character class the migration uses, for the test that keeps both lists equal. */
+export const SPACELESS_GLOB_CLASS = `[${SPACELESS_RANGES.map(([a, b]) => `${String.fromCodePoint(a)}-${String.fromCodePoint(b)}`).join('')}]`;
+
+const SPACELESS_RUN = new RegExp(`[${SPACELESS_RANGES.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('')}]+`, 'gu');
+/** Control, format and surrogate code points: never meaningful in a query, and a NUL would cut FTS5's string short. */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/gu;
+/** What unicode61 keeps as token characters (L*, N*, Co); a word without any has no token to look for. */
+const TOKEN_CHAR = /[\p{L}\p{N}\p{Co}]/u;
+
+/** Enough for any real query; bounds the size of the FTS5 expression a request can build. */
+export const MAX_SEARCH_TERMS = 12;
+
+export interface SearchTerms {
+  /** Searched as words in ideas_fts (stemmed, case- and accent-insensitive). */
+  words: string[];
+  /** Runs of a spaceless script, searched as substrings in ideas_fts_trigram. */
+  runs: string[];
+}
+
+/** Splits a query into words and spaceless-script runs; every term must match (AND). Empty when nothing searchable is left. */
+export function parseSearch(query: string): SearchTerms {
+  const terms: SearchTerms = { words: [], runs: [] };
+  const seen = new Set<string>();
+  const add = (list: string[], term: string) => {
+    const key = term.toLowerCase();
+    if (seen.has(key) || seen.size >= MAX_SEARCH_TERMS) return;
+    seen.add(key);
+    list.push(term);
+  };
+  for (const chunk of query.normalize('NFC').replace(INVISIBLE, ' ').split(/\s+/u)) {
+    for (const run of chunk.match(SPACELESS_RUN) ?? []) add(terms.runs, run);
+    for (const word of chunk.replace(SPACELESS_RUN, ' ').split(' ')) {
+      if (TOKEN_CHAR.test(word)) add(terms.words, word);
+    }
+  }
+  return terms;
+}
+
+export const isEmptySearch = (terms: SearchTerms) => terms.words.length === 0 && terms.runs.length === 0;
+
+/** An FTS5 string literal: the only syntax a user's text ever takes part in. */
+export const ftsString = (text: string) => `"${text.replaceAll('"', '""')}"`;
+
+/** Trigram runs shorter than this have no token of their own and are expanded through the vocabulary. */
+export const TRIGRAM = 3;
+
+/**
+ * The MATCH expression: every group must match in the idea or the spec, and the
+ * status column must hold the status when one is asked for. A group is a list of
+ * alternatives (the trigrams an expanded short run stands for).
+ */
+export function matchExpression(groups: string[][], status?: string): string {
+  const text = groups.map((alternatives) => (alternatives.length === 1 ? ftsString(alternatives[0]) : `(${alternatives.map(ftsString).join(' OR ')})`)).join(' AND ');
+  const scoped = `{user_input generated_spec} : (${text})`;
+  return status ? `${scoped} AND status : ${ftsString(status)}` : scoped;
+}

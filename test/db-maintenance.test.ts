@@ -1,0 +1,20 @@
+import t from 'tap';
+import { healthLogs, performanceMetrics } from '../src/db/schema.js';
+import { build, waitFor } from './helper.js';
+
+const DAY = 86_400_000;
+
+t.test('maintenance deletes metrics and health logs past their retention, and keeps the rest', async (t) => {
+  const app = await build(t, { config: { DB_MAINTENANCE_INTERVAL_MS: 50, METRICS_RETENTION_DAYS: 2, HEALTH_LOG_RETENTION_DAYS: 5 } });
+  const now = Date.now();
+  const metric = (ageDays: number) => ({ route: '/api/history', method: 'GET', statusCode: 200, durationMs: 1.5, createdAt: now - ageDays * DAY });
+  const log = (ageDays: number) => ({ service: 'database', status: 'ok', latencyMs: 1, details: {}, createdAt: now - ageDays * DAY });
+  await app.db.insert(performanceMetrics).values([metric(1), metric(3), metric(30)]);
+  await app.db.insert(healthLogs).values([log(1), log(3), log(6)]);
+
+  await waitFor(async () => (await app.db.select().from(performanceMetrics)).length === 1, { what: 'old metrics to be deleted' });
+  await waitFor(async () => (await app.db.select().from(healthLogs)).length === 2, { what: 'old health logs to be deleted' });
+  const [kept] = await app.db.select().from(performanceMetrics);
+  t.equal(kept.createdAt, now - DAY, 'the metric within METRICS_RETENTION_DAYS is kept');
+  t.same((await app.db.select().from(healthLogs)).map((l) => l.createdAt).sort(), [now - 3 * DAY, now - DAY], 'logs within HEALTH_LOG_RETENTION_DAYS are kept');
+});
