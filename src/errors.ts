@@ -9,6 +9,7 @@ export const Errors = {
   QueueFull: createError('QUEUE_FULL', 'Too many jobs are waiting (%s); try again later', 503),
   GeneratorUnavailable: createError('GENERATOR_UNAVAILABLE', 'The generator keeps failing and is paused (circuit open); try again after %s', 503),
   ShuttingDown: createError('SHUTTING_DOWN', 'The service is shutting down; try again shortly', 503),
+  InvalidNumber: createError('FST_ERR_VALIDATION', '%s must be a finite number', 400),
   InvalidIdea: createError('INVALID_IDEA', '%s', 400),
   IdempotencyConflict: createError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key %s was already used with a different request', 422),
   Unauthorized: createError('UNAUTHORIZED', '%s', 401),

@@ -216,3 +216,12 @@ t.test('deleting an idea whose job is running cancels the job first', async (t) 
   t.same((await app.inject({ method: 'DELETE', url: `/api/history/${finished.id}` })).json(), { id: finished.id, jobId: finished.jobId, deleted: true, cancelled: false });
   t.equal((await app.inject({ method: 'DELETE', url: `/api/history/${finished.id}` })).statusCode, 404, 'deleting twice');
 });
+
+t.test('numbers that overflow to Infinity are a 400, not a 500', async (t) => {
+  const app = await build(t);
+  for (const query of ['limit=1e309', 'page=1e309', 'page=-1e309', 'limit=1e309&page=2']) {
+    const res = await app.inject({ url: `/api/history?${query}` });
+    t.equal(res.statusCode, 400, query);
+    t.match(res.json(), { code: 'FST_ERR_VALIDATION', message: /must be a finite number/ }, query);
+  }
+});

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { Errors } from '../errors.js';
 import type { ErrorResponse } from '../schemas/common.js';
 
 /** SQLite / libSQL conditions that mean "the database cannot serve right now", not "the request is wrong". */
@@ -14,6 +15,14 @@ export default fp(
   async function errorsPlugin(app) {
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
+    });
+
+    // Ajv's type coercion turns "1e309" into Infinity and then passes it as an integer within any bounds;
+    // no number in a path or query string is meant to be infinite.
+    app.addHook('preHandler', (request, _reply, done) => {
+      const bad = nonFiniteField(request.params, 'params') ?? nonFiniteField(request.query, 'querystring');
+      if (bad) return done(new Errors.InvalidNumber(bad));
+      done();
     });
 
     app.setErrorHandler((err: FastifyError & { headers?: Record<string, string> }, request, reply) => {
@@ -51,6 +60,14 @@ function isDatabaseUnavailable(err: unknown): boolean {
     if (DATABASE_UNAVAILABLE.test(`${(e as { code?: unknown }).code ?? ''} ${e.message}`)) return true;
   }
   return false;
+}
+
+function nonFiniteField(values: unknown, where: string): string | undefined {
+  if (typeof values !== 'object' || values === null) return undefined;
+  for (const [key, value] of Object.entries(values)) {
+    if (typeof value === 'number' && !Number.isFinite(value)) return `${where}/${key}`;
+  }
+  return undefined;
 }
 
 export function toErrorBody(err: FastifyError, requestId: string): ErrorResponse {
