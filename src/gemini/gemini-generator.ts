@@ -3,7 +3,6 @@ import { dirname, join } from 'node:path';
 import type { Config } from '../config.js';
 import { allowListedEnv, LineSplitter, runCliAttempt } from './cli-attempt.js';
 import { GeneratorError } from './errors.js';
-import { writeServiceSystemSettings } from './cli-settings.js';
 import { geminiExitError } from './exit-codes.js';
 import type { AttemptInput, AttemptOutput, Generator } from './generator.js';
 import { parseStreamLine, type StreamEvent } from './stream-json.js';
@@ -30,7 +29,6 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
   if (config.GEMINI_API_KEY) baseEnv.GEMINI_API_KEY = config.GEMINI_API_KEY;
   // One process instead of a launcher that relaunches itself and ignores SIGTERM: faster, and signals reach the worker.
   baseEnv.GEMINI_CLI_NO_RELAUNCH ??= 'true';
-  baseEnv.GEMINI_CLI_SYSTEM_SETTINGS_PATH ??= writeServiceSystemSettings(config);
 
   return {
     name: 'gemini',
