@@ -5,7 +5,7 @@ import { Http } from './http.js';
 import { JobChannel } from './job-channel.js';
 import { JobFollower } from './job-follower.js';
 import { Timers } from './timers.js';
-import type { ClientOptions, DownloadedSpec, FollowOptions, GenerateOptions, HealthReport, HistoryPage, HistoryQuery, RequestOptions } from './types.js';
+import type { ClientOptions, DeletedIdea, DownloadedSpec, MetricsSummary, FollowOptions, GenerateOptions, HealthReport, HistoryPage, HistoryQuery, RequestOptions } from './types.js';
 import { defaultWebSocketFactory } from './websocket.js';
 
 /** A client of one idea2spec service. Call close() when done: it releases the socket and every timer. */
@@ -103,8 +103,8 @@ export class Idea2SpecClient {
   }
 
   /** Deletes the idea (its job is cancelled first). Not retried: a repeat would answer 404. */
-  async delete(id: number, options: RequestOptions = {}): Promise<void> {
-    await this.http.request<unknown>('DELETE', `/api/history/${id}`, options);
+  async delete(id: number, options: RequestOptions = {}): Promise<DeletedIdea> {
+    return (await this.http.request<DeletedIdea>('DELETE', `/api/history/${id}`, options)).body;
   }
 
   /** The service's health; a DOWN service answers 503 with the same report, which is returned, not thrown. */
@@ -113,8 +113,8 @@ export class Idea2SpecClient {
   }
 
   /** Per-route request figures over a window such as "15m". */
-  async metricsSummary(window = '15m', options: RequestOptions = {}): Promise<unknown> {
-    return (await this.http.request<unknown>('GET', '/api/metrics/summary', { query: { window }, ...options })).body;
+  async metricsSummary(window = '15m', options: RequestOptions = {}): Promise<MetricsSummary> {
+    return (await this.http.request<MetricsSummary>('GET', '/api/metrics/summary', { query: { window }, ...options })).body;
   }
 
   /** Stops every follow (their promises reject with CLIENT_CLOSED), closes the socket and clears all timers. */

@@ -1,8 +1,11 @@
+import type { HealthReport } from '../schemas/health.js';
+import type { DeletedIdea, HistoryList as HistoryPage, HistoryQuery as HistoryQueryParams, IdeaSummary } from '../schemas/history.js';
 import type { IdeaDetail } from '../schemas/ideas.js';
+import type { MetricsSummary } from '../schemas/metrics.js';
 import type { GenerateAccepted, GenerateBody, JobEvent, JobSnapshot, JobStatus } from '../schemas/jobs.js';
 import type { WebSocketFactory } from './websocket.js';
 
-export type { GenerateAccepted, IdeaDetail, JobEvent, JobSnapshot, JobStatus };
+export type { DeletedIdea, GenerateAccepted, HealthReport, HistoryPage, IdeaDetail, IdeaSummary, JobEvent, JobSnapshot, JobStatus, MetricsSummary };
 
 export interface ClientOptions {
   /** The service, e.g. https://specs.example.com */
@@ -58,39 +61,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-// The shapes below follow the contract (DESIGN.md) for routes whose schemas live with their own features.
-
-export interface HistoryQuery {
-  page?: number;
-  limit?: number;
-  search?: string;
-  status?: JobStatus;
-  cursor?: string;
-}
-
-export interface IdeaSummary {
-  id: number;
-  jobId: string;
-  status: JobStatus;
-  preview: string;
-  createdAt: string;
-  [field: string]: unknown;
-}
-
-export interface HistoryPage {
-  data: IdeaSummary[];
-  pagination: { page: number; limit: number; total: number; totalPages: number; hasNext: boolean; hasPrev: boolean; nextCursor?: string | null };
-  search: unknown;
-}
-
-export interface HealthReport {
-  status: 'OK' | 'DEGRADED' | 'DOWN';
-  timestamp: string;
-  uptime: number;
-  version: string;
-  services: Record<string, unknown>;
-  system: { memory: unknown; loadAverage: unknown; eventLoopDelay: unknown };
-}
+/** Any subset of GET /api/history's query; the server fills in page and limit. */
+export type HistoryQuery = Partial<HistoryQueryParams>;
 
 export interface DownloadedSpec {
   fileName: string;

@@ -86,6 +86,7 @@ export const DeletedIdea = Type.Object(
   },
   { title: 'DeletedIdea' },
 );
+export type DeletedIdea = Static<typeof DeletedIdea>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
