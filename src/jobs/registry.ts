@@ -56,6 +56,8 @@ export class JobRegistry {
   private closing = false;
   private readonly counters = { completed: 0, failed: 0, cancelled: 0 };
   private readonly observers = new Set<JobListener>();
+  /** Each queued or running job's execution, settled whatever its outcome; shutdown waits on these. */
+  private readonly executions = new Map<Job, Promise<void>>();
 
   constructor(private readonly deps: RegistryDeps) {
     this.queue = new PQueue({ concurrency: deps.config.JOB_CONCURRENCY });
@@ -216,15 +218,9 @@ export class JobRegistry {
         this.interrupted.add(job);
         job.abort.abort(new CancelledError('Service shutting down'));
       }
-      await Promise.all(running.map((j) => this.settled(j)));
+      await Promise.all(running.map((j) => this.executions.get(j)));
     }
     await Promise.all(this.writes.values());
-  }
-
-  private readonly settledJobs = new Map<Job, Promise<void>>();
-
-  private settled(job: Job): Promise<void> {
-    return this.settledJobs.get(job) ?? Promise.resolve();
   }
 
   /** Sees every event of every job (metrics, dashboards, cross-instance fan-out). */
@@ -242,14 +238,14 @@ export class JobRegistry {
   }
 
   private enqueue(job: Job): void {
-    const run = this.queue.add(() => this.execute(job));
-    this.settledJobs.set(
-      job,
-      run.then(
+    const run = this.queue
+      .add(() => this.execute(job))
+      .then(
         () => undefined,
         () => undefined,
-      ),
-    );
+      )
+      .finally(() => this.executions.delete(job));
+    this.executions.set(job, run);
   }
 
   private async execute(job: Job): Promise<void> {
