@@ -187,3 +187,20 @@ t.test('only the newest SEARCH_RANK_WINDOW matches are ranked; a query in most o
   t.same(sorted(sparse.data.map((d) => d.id)), sorted(beekeepers), 'among the 100 newest matches');
   t.ok(sparse.data.slice(0, 17).every((d) => (d.snippet as string).includes('<mark>Beekeeping</mark>, <mark>beekeeping</mark>')), 'the ideas whose spec repeats the word come first');
 });
+
+t.test('a one- or two-character query finds every idea that holds it, whatever character follows it', async (t) => {
+  const app = await build(t);
+  // 150 different characters after 家務: more continuations than any short list of trigrams beginning with 家務 could hold.
+  const followers = Array.from({ length: 150 }, (_, i) => String.fromCodePoint(0x5c71 + i));
+  const ids: number[] = [];
+  for (const follower of followers) ids.push((await storeIdea(app, { idea: `一個關於家務${follower}的想法` })).id);
+  const unrelated = await storeIdea(app, { idea: '一個關於旅行的想法' });
+
+  for (const search of ['家務', '家', '務']) {
+    const page = await history(app, { search, limit: 100 });
+    t.equal(page.pagination.total, followers.length, `${search}: every idea is counted`);
+    t.notOk(page.data.some((d) => d.id === unrelated.id), `${search}: and no other`);
+  }
+  const last = await history(app, { search: '務' + followers.at(-1), limit: 100 });
+  t.same(last.data.map((d) => d.id), [ids.at(-1)], 'a pair found in one idea only');
+});

@@ -6,10 +6,6 @@ import { hasMark, markNeedles, MARK_CLOSE, MARK_OPEN, ELLIPSIS } from './snippet
 /** Characters of the idea and of the spec's beginning a list item carries: enough for a preview, never the spec. */
 export const IDEA_CHARS = 200;
 export const SPEC_HEAD_CHARS = 400;
-/** A one- or two-character run stands for at most this many trigrams (the most frequent ones). */
-const MAX_EXPANSIONS = 128;
-/** Above this many documents behind a short run's trigrams, bm25's up-front count of them costs more than ranking is worth. */
-const RANK_EXPANSION_DOCUMENTS = 20_000;
 /** A full window whose matches are more than this share of the newest ideas is listed by recency (see search()). */
 const DENSE = 0.5;
 /** Characters of context kept before the first hit in a snippet cut by the application. */
@@ -53,7 +49,7 @@ export interface SnapshotPage extends ListPage {
 export interface SearchPage extends SnapshotPage {
   /** More ideas match than the rank window holds: the oldest matches were not ranked. */
   capped: boolean;
-  /** Ranked by relevance (bm25) or, for a very common short CJK query, by recency only. */
+  /** Ranked by relevance (bm25) or, when the query is in most of the newest ideas, by recency only. */
   ranked: boolean;
 }
 
@@ -120,15 +116,6 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
     return Number(rows[0].id);
   }
 
-  async function expandShortRun(run: string): Promise<{ trigrams: string[]; documents: number }> {
-    const { rows } = await client.execute({
-      // Every trigram that starts with the run (two spaces pad each text, so every occurrence starts one); the most frequent first.
-      sql: 'SELECT term, doc FROM ideas_fts_trigram_vocab WHERE term >= :run AND term < :run || char(1114111) ORDER BY doc DESC LIMIT :max',
-      args: { run, max: MAX_EXPANSIONS },
-    });
-    return { trigrams: rows.map((r) => String(r.term)), documents: rows.reduce((sum, r) => sum + Number(r.doc), 0) };
-  }
-
   /** Snippet columns for the final SELECT: FTS5's own for words, a window around the first substring hit otherwise. */
   function snippetColumns(terms: SearchTerms): string {
     if (terms.runs.length === 0) {
@@ -192,24 +179,20 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       const none: SearchPage = { rows: [], total: 0, asOf, capped: false, ranked: true };
       if (isEmptySearch(terms)) return none;
 
-      let rankable = true;
-      const runGroups: string[][] = [];
-      for (const run of terms.runs) {
-        if ([...run].length >= TRIGRAM) {
-          runGroups.push([run]);
-          continue;
-        }
-        const { trigrams, documents } = await expandShortRun(run);
-        if (trigrams.length === 0) return none;
-        runGroups.push(trigrams);
-        if (documents > RANK_EXPANSION_DOCUMENTS) rankable = false;
-      }
-
-      const tables: Array<{ table: string; match: string }> = [];
-      if (terms.words.length > 0) tables.push({ table: 'ideas_fts', match: matchExpression(terms.words.map((w) => [w]), query.status) });
-      if (runGroups.length > 0) tables.push({ table: 'ideas_fts_trigram', match: matchExpression(runGroups, query.status) });
+      // Words go to the word index, runs of three characters or more to the trigram index, shorter runs to the bigram index.
+      const longRuns = terms.runs.filter((run) => [...run].length >= TRIGRAM);
+      const shortRuns = terms.runs.filter((run) => [...run].length < TRIGRAM);
+      const tables = (
+        [
+          ['ideas_fts', terms.words, 'text'],
+          ['ideas_fts_trigram', longRuns, 'any'],
+          ['ideas_fts_bigram', shortRuns, 'any'],
+        ] as const
+      )
+        .filter(([, list]) => list.length > 0)
+        .map(([table, list, columns]) => ({ table, match: matchExpression(list, query.status, columns) }));
       const driver = `${tables[0].table}.rowid`;
-      const from = tables.map((t) => t.table).join(' JOIN ') + (tables.length > 1 ? ' ON ideas_fts_trigram.rowid = ideas_fts.rowid' : '');
+      const from = tables.map((t, n) => (n === 0 ? t.table : `JOIN ${t.table} ON ${t.table}.rowid = ${driver}`)).join(' ');
       const where = `${tables.map((t, n) => `${t.table} MATCH :match${n}`).join(' AND ')} AND ${driver} <= :asOf`;
       const args = { ...Object.fromEntries(tables.map((t, n) => [`match${n}`, t.match])), asOf };
 
@@ -221,7 +204,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       if (total === 0) return none;
       const oldest = Number(window.rows[0].oldest);
       const capped = total >= options.rankWindow;
-      const ranked = rankable && !(capped && total / (asOf - oldest + 1) > DENSE);
+      const ranked = !(capped && total / (asOf - oldest + 1) > DENSE);
 
       const page = ranked
         ? `SELECT id, score FROM (SELECT ${driver} AS id, ${tables.map((t) => `bm25(${t.table}, 4.0, 1.0, 0.0)`).join(' + ')} AS score FROM ${from} WHERE ${where} AND ${driver} >= :oldest)
