@@ -34,6 +34,7 @@ t.test('Chinese, Japanese, Korean and Thai: substrings of any length, two-charac
   t.same(sorted(await searchIds(app, '家')), sorted([traditional.id, atTheEnd.id, simplified.id, englishWithChineseSpec.id]), 'one character');
   t.same(await searchIds(app, '家务'), [simplified.id], 'simplified and traditional characters are different characters');
   t.same(await searchIds(app, '家務 app'), [englishWithChineseSpec.id], 'Chinese and English terms together');
+  t.same(await searchIds(app, 'chore 家務分配 概述'), [englishWithChineseSpec.id], 'a word, a long and a short run: three indexes at once');
   t.same(sorted(await searchIds(app, '「家務」，')), sorted([traditional.id, atTheEnd.id, englishWithChineseSpec.id]), 'punctuation around a term is ignored');
   t.same(await searchIds(app, '散歩仲間'), [japanese.id]);
   t.same(await searchIds(app, 'アプリ'), [japanese.id]);
@@ -126,6 +127,8 @@ t.test('search forgets deleted ideas and follows changes to the spec and the sta
   t.same(await searchIds(app, '窯燒'), [edited.id]);
   t.same(await searchIds(app, 'kiln', { status: 'completed' }), [edited.id]);
   t.same(await searchIds(app, 'kiln', { status: 'processing' }), [], 'the status filter follows the new status');
+  t.same(await searchIds(app, '窯燒', { status: 'completed' }), [edited.id], 'in the index of short runs too');
+  t.same(await searchIds(app, '窯燒', { status: 'processing' }), []);
 });
 
 t.test('a generated spec is searchable, and the status filter applies to search', async (t) => {
