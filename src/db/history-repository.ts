@@ -60,35 +60,23 @@ export interface HistoryStats {
   perDay: Array<{ date: string; count: number }>;
 }
 
-const SUMMARY_COLUMNS = `i.id, i.job_id, substr(i.user_input, 1, ${IDEA_CHARS + 1}) AS idea, substr(i.generated_spec, 1, ${SPEC_HEAD_CHARS}) AS spec_head,
-  i.status, i.template, i.generator, i.model, i.attempts, i.error_code, i.error_message, i.processing_time_ms, i.output_length,
-  i.created_at, i.updated_at, i.completed_at`;
+/**
+ * A list item's columns as one JSON object with the keys of SummaryRow, built by
+ * SQLite. @libsql/client turns every column of every row into a property with
+ * Object.defineProperty: for 20 rows of 16 columns that cost more than running the
+ * query (page 1 at 100,000 ideas: 0.34 ms as columns, 0.20 ms as one JSON column).
+ */
+const SUMMARY = `json_object('id', i.id, 'jobId', i.job_id, 'idea', substr(i.user_input, 1, ${IDEA_CHARS + 1}), 'specHead', substr(i.generated_spec, 1, ${SPEC_HEAD_CHARS}),
+  'status', i.status, 'template', i.template, 'generator', i.generator, 'model', i.model, 'attempts', i.attempts,
+  'errorCode', i.error_code, 'errorMessage', i.error_message, 'processingTimeMs', i.processing_time_ms, 'outputLength', i.output_length,
+  'createdAt', i.created_at, 'updatedAt', i.updated_at, 'completedAt', i.completed_at) AS summary`;
 
 // Newest first; id breaks ties between ideas created in the same millisecond. The
 // unary + keeps SQLite from reading `id <= ?` through the primary key, which would
 // trade the ordered index for a sort of every row.
 const NEWEST_FIRST = 'ORDER BY i.created_at DESC, i.id DESC';
 
-function toSummary(row: Row): SummaryRow {
-  return {
-    id: Number(row.id),
-    jobId: String(row.job_id),
-    idea: String(row.idea),
-    specHead: String(row.spec_head),
-    status: row.status as IdeaStatus,
-    template: String(row.template),
-    generator: String(row.generator),
-    model: row.model == null ? null : String(row.model),
-    attempts: Number(row.attempts),
-    errorCode: row.error_code == null ? null : String(row.error_code),
-    errorMessage: row.error_message == null ? null : String(row.error_message),
-    processingTimeMs: row.processing_time_ms == null ? null : Number(row.processing_time_ms),
-    outputLength: Number(row.output_length),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    completedAt: row.completed_at == null ? null : Number(row.completed_at),
-  };
-}
+const toSummary = (row: Row): SummaryRow => JSON.parse(String(row.summary)) as SummaryRow;
 
 /**
  * History queries: pages, keyset pages, full-text search and stats, each built
@@ -145,7 +133,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
     async page(query: { status?: IdeaStatus; limit: number; offset: number; asOf?: number }): Promise<SnapshotPage> {
       const snap = await snapshot(query.status, query.asOf);
       const { rows } = await client.execute({
-        sql: `SELECT ${SUMMARY_COLUMNS} FROM ideas i WHERE +i.id <= :asOf ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit OFFSET :offset`,
+        sql: `SELECT ${SUMMARY} FROM ideas i WHERE +i.id <= :asOf ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit OFFSET :offset`,
         args: { asOf: snap.asOf, limit: query.limit, offset: query.offset, ...(query.status ? { status: query.status } : {}) },
       });
       return { rows: rows.map(toSummary), ...snap };
@@ -156,7 +144,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       const totalSql = `SELECT coalesce(sum(ideas), 0) FROM idea_status_counts ${query.status ? 'WHERE status = :status' : ''}`;
       const args: InArgs = { createdAt: query.createdAt, id: query.id, limit: query.limit + 1, ...(query.status ? { status: query.status } : {}) };
       const { rows } = await client.execute({
-        sql: `SELECT ${SUMMARY_COLUMNS}, (${totalSql}) AS total FROM ideas i WHERE (i.created_at, i.id) < (:createdAt, :id) ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit`,
+        sql: `SELECT ${SUMMARY}, (${totalSql}) AS total FROM ideas i WHERE (i.created_at, i.id) < (:createdAt, :id) ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit`,
         args,
       });
       // Past the last idea there is no row to carry the total.
@@ -217,7 +205,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
              WHERE ideas_fts MATCH :match0 AND ideas_fts.rowid BETWEEN (SELECT min(id) FROM page) AND (SELECT max(id) FROM page)`
           : 'page p CROSS JOIN ideas i ON i.id = p.id';
       const { rows } = await client.execute({
-        sql: `WITH page AS MATERIALIZED (${page}) SELECT ${SUMMARY_COLUMNS}${snippetColumns(terms)} FROM ${source} ORDER BY p.score, p.id DESC`,
+        sql: `WITH page AS MATERIALIZED (${page}) SELECT ${SUMMARY}${snippetColumns(terms)} FROM ${source} ORDER BY p.score, p.id DESC`,
         args: { ...args, oldest, limit: query.limit, offset: query.offset, ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : {}) },
       });
       return {
