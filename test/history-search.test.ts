@@ -34,6 +34,7 @@ t.test('Chinese, Japanese, Korean and Thai: substrings of any length, two-charac
   t.same(sorted(await searchIds(app, '家')), sorted([traditional.id, atTheEnd.id, simplified.id, englishWithChineseSpec.id]), 'one character');
   t.same(await searchIds(app, '家务'), [simplified.id], 'simplified and traditional characters are different characters');
   t.same(await searchIds(app, '家務 app'), [englishWithChineseSpec.id], 'Chinese and English terms together');
+  t.same(await searchIds(app, 'chore 家務分配 概述'), [englishWithChineseSpec.id], 'a word, a long and a short run: three indexes at once');
   t.same(sorted(await searchIds(app, '「家務」，')), sorted([traditional.id, atTheEnd.id, englishWithChineseSpec.id]), 'punctuation around a term is ignored');
   t.same(await searchIds(app, '散歩仲間'), [japanese.id]);
   t.same(await searchIds(app, 'アプリ'), [japanese.id]);
@@ -126,6 +127,8 @@ t.test('search forgets deleted ideas and follows changes to the spec and the sta
   t.same(await searchIds(app, '窯燒'), [edited.id]);
   t.same(await searchIds(app, 'kiln', { status: 'completed' }), [edited.id]);
   t.same(await searchIds(app, 'kiln', { status: 'processing' }), [], 'the status filter follows the new status');
+  t.same(await searchIds(app, '窯燒', { status: 'completed' }), [edited.id], 'in the index of short runs too');
+  t.same(await searchIds(app, '窯燒', { status: 'processing' }), []);
 });
 
 t.test('a generated spec is searchable, and the status filter applies to search', async (t) => {
@@ -186,4 +189,21 @@ t.test('only the newest SEARCH_RANK_WINDOW matches are ranked; a query in most o
   const beekeepers = ids.filter((_, i) => i % 3 === 0).slice(-100);
   t.same(sorted(sparse.data.map((d) => d.id)), sorted(beekeepers), 'among the 100 newest matches');
   t.ok(sparse.data.slice(0, 17).every((d) => (d.snippet as string).includes('<mark>Beekeeping</mark>, <mark>beekeeping</mark>')), 'the ideas whose spec repeats the word come first');
+});
+
+t.test('a one- or two-character query finds every idea that holds it, whatever character follows it', async (t) => {
+  const app = await build(t);
+  // 150 different characters after 家務: more continuations than any short list of trigrams beginning with 家務 could hold.
+  const followers = Array.from({ length: 150 }, (_, i) => String.fromCodePoint(0x5c71 + i));
+  const ids: number[] = [];
+  for (const follower of followers) ids.push((await storeIdea(app, { idea: `一個關於家務${follower}的想法` })).id);
+  const unrelated = await storeIdea(app, { idea: '一個關於旅行的想法' });
+
+  for (const search of ['家務', '家', '務']) {
+    const page = await history(app, { search, limit: 100 });
+    t.equal(page.pagination.total, followers.length, `${search}: every idea is counted`);
+    t.notOk(page.data.some((d) => d.id === unrelated.id), `${search}: and no other`);
+  }
+  const last = await history(app, { search: '務' + followers.at(-1), limit: 100 });
+  t.same(last.data.map((d) => d.id), [ids.at(-1)], 'a pair found in one idea only');
 });

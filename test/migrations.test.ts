@@ -23,9 +23,10 @@ t.test('migrations apply cleanly on an empty database, and again as a no-op', as
   const url = `file:${join(tempDir(t), 'empty.db')}`;
   (await openDatabase(url)).client.close();
   const objects = await schemaObjects(url);
-  for (const expected of ['table ideas', 'table idea_status_counts', 'table ideas_fts', 'table ideas_fts_trigram', 'table ideas_fts_trigram_vocab', 'trigger ideas_search_insert', 'trigger ideas_search_update', 'trigger ideas_search_delete', 'trigger ideas_counts_insert', 'trigger ideas_counts_update', 'trigger ideas_counts_delete', 'index ideas_completed_time_idx']) {
+  for (const expected of ['table ideas', 'table idea_status_counts', 'table ideas_fts', 'table ideas_fts_trigram', 'table ideas_fts_bigram', 'view ideas_bigram_source', 'trigger ideas_search_insert', 'trigger ideas_search_update', 'trigger ideas_search_delete', 'trigger ideas_bigram_insert', 'trigger ideas_bigram_update', 'trigger ideas_bigram_delete', 'trigger ideas_counts_insert', 'trigger ideas_counts_update', 'trigger ideas_counts_delete', 'index ideas_completed_time_idx']) {
     t.ok(objects.includes(expected), expected);
   }
+  t.notOk(objects.includes('table ideas_fts_trigram_vocab'), 'the vocabulary table, no longer read, is gone');
   (await openDatabase(url)).client.close();
   t.same(await schemaObjects(url), objects, 'a second start changes nothing');
   const client = createClient({ url });
@@ -74,9 +75,17 @@ t.test('migrations apply cleanly on a database created by the previous migration
   t.equal((await app.inject({ url: '/api/history/stats' })).json().byStatus.completed, 3);
 });
 
-t.test('the trigram index covers exactly the scripts the query parser sends to it', async (t) => {
-  const sql = readFileSync(join(migrationsFolder, '0002_search_index.sql'), 'utf8');
-  const classes = sql.match(/GLOB '\*(\[[^\]]+\])\*'/g) ?? [];
+t.test('the trigram and bigram indexes cover exactly the scripts the query parser sends to them', async (t) => {
+  const trigram = readFileSync(join(migrationsFolder, '0002_search_index.sql'), 'utf8');
+  const classes = trigram.match(/GLOB '\*(\[[^\]]+\])\*'/g) ?? [];
   t.equal(classes.length, 6, 'insert, update and backfill, for the idea and the spec');
   for (const glob of classes) t.equal(glob, `GLOB '*${SPACELESS_GLOB_CLASS}*'`);
+
+  const bigram = readFileSync(join(migrationsFolder, '0003_short_runs_index.sql'), 'utf8');
+  const patterns = [...bigram.matchAll(/GLOB '([^']+)'/g)].map((m) => m[1]);
+  t.same(
+    patterns.map((p) => p.replaceAll(SPACELESS_GLOB_CLASS, 'C')),
+    ['CC', 'C*', 'CC', 'C*', '*C*', '*C*'],
+    'a pair, a first character and the row filter, for the idea and the spec: all of the same class',
+  );
 });

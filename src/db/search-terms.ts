@@ -6,8 +6,9 @@
 
 /**
  * Scripts written without spaces between words, searched by substring through the
- * trigram index. drizzle/0002_search_index.sql indexes a row in that index when it
- * contains one of these characters; the two lists must stay the same. (No CJK
+ * trigram and bigram indexes. drizzle/0002_search_index.sql indexes a row in the
+ * trigram index when it contains one of these characters, and 0003 puts these
+ * characters, and pairs of them, in the bigram index; the lists must stay the same. (No CJK
  * compatibility ideographs: NFC, which queries go through, maps them to unified ones,
  * and an editor normalising the migration file would corrupt the range.)
  */
@@ -71,16 +72,18 @@ export const isEmptySearch = (terms: SearchTerms) => terms.words.length === 0 &&
 /** An FTS5 string literal: the only syntax a user's text ever takes part in. */
 export const ftsString = (text: string) => `"${text.replaceAll('"', '""')}"`;
 
-/** Trigram runs shorter than this have no token of their own and are expanded through the vocabulary. */
+/** Runs shorter than this have no trigram of their own: they are one token of the bigram index (drizzle/0003_short_runs_index.sql). */
 export const TRIGRAM = 3;
 
 /**
- * The MATCH expression: every group must match in the idea or the spec, and the
- * status column must hold the status when one is asked for. A group is a list of
- * alternatives (the trigrams an expanded short run stands for).
+ * The MATCH expression: every term must match in the idea or the spec, and the
+ * status column must hold the status when one is asked for. `columns: 'any'` leaves
+ * out the column filter on the terms, for the indexes of spaceless scripts, where no
+ * status has a token such a term could equal: the filter doubles what bm25's count
+ * of a common term's documents costs (3 ms instead of 1.5 for 用户 at 100,000 ideas).
  */
-export function matchExpression(groups: string[][], status?: string): string {
-  const text = groups.map((alternatives) => (alternatives.length === 1 ? ftsString(alternatives[0]) : `(${alternatives.map(ftsString).join(' OR ')})`)).join(' AND ');
-  const scoped = `{user_input generated_spec} : (${text})`;
+export function matchExpression(terms: readonly string[], status: string | undefined, columns: 'text' | 'any'): string {
+  const text = terms.map(ftsString).join(' AND ');
+  const scoped = columns === 'text' ? `{user_input generated_spec} : (${text})` : `(${text})`;
   return status ? `${scoped} AND status : ${ftsString(status)}` : scoped;
 }
