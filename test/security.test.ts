@@ -10,13 +10,25 @@ const IDEA = { idea: 'A seed-swap map for allotment gardeners' };
 
 t.test('security headers on every response, errors included', async (t) => {
   const app = await build(t);
-  for (const res of [await submit(app, IDEA), await app.inject({ method: 'GET', url: '/nowhere' }), await submit(app, { idea: 1 })]) {
-    t.match(res.headers['content-security-policy'], "default-src 'self'");
-    t.match(res.headers['content-security-policy'], "frame-ancestors 'none'");
+  for (const res of [await submit(app, IDEA), await app.inject({ method: 'GET', url: '/nowhere' }), await submit(app, { idea: 1 }), await app.inject({ method: 'GET', url: '/status' })]) {
     t.equal(res.headers['x-content-type-options'], 'nosniff');
+    t.equal(res.headers['x-frame-options'], 'DENY');
+    t.equal(res.headers['referrer-policy'], 'no-referrer');
     t.ok(res.headers['strict-transport-security']);
     t.notOk(res.headers['x-powered-by']);
     t.ok(res.headers['x-request-id']);
+  }
+});
+
+t.test('every page a browser renders carries the Content-Security-Policy', async (t) => {
+  const app = await build(t);
+  for (const url of ['/', '/status', '/api/docs', '/api/docs/static/oauth2-redirect.html']) {
+    const res = await app.inject({ method: 'GET', url });
+    t.equal(res.statusCode, 200, url);
+    t.match(res.headers['content-type'], 'text/html', url);
+    t.match(res.headers['content-security-policy'], "default-src 'self'", url);
+    t.match(res.headers['content-security-policy'], "frame-ancestors 'none'", url);
+    t.notMatch(res.headers['content-security-policy'], 'upgrade-insecure-requests', url);
   }
 });
 
