@@ -54,8 +54,9 @@ export default fp(
     });
 
     await app.register(cors, {
-      // Requests without an Origin (curl, servers) are not cross-site and pass; browsers must match exactly.
-      origin: (origin, cb) => cb(null, origin === undefined || origins.has(origin)),
+      // Browsers send an Origin on every cross-origin request, and it must match exactly. Without one (curl,
+      // servers, a page's same-origin GETs) nothing is cross-origin, so no CORS header is needed or sent.
+      origin: (origin, cb) => cb(null, origin !== undefined && origins.has(origin)),
       methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'x-request-id'],
       exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'location'],
