@@ -36,6 +36,7 @@ t.test('CORS allows the configured origins exactly and nothing else', async (t) 
   const app = await build(t, { config: { ALLOWED_ORIGINS: ALLOWED } });
   const allowed = await submit(app, IDEA, { origin: ALLOWED });
   t.equal(allowed.headers['access-control-allow-origin'], ALLOWED);
+  t.match(allowed.headers['access-control-expose-headers'], 'x-request-id', 'a page from an allowed origin can read the request id');
 
   for (const origin of ['https://evil.example.net', 'https://app.example.com.evil.net', 'http://app.example.com', 'null', 'https://APP.example.com:443x']) {
     const res = await app.inject({ method: 'GET', url: '/api/docs/json', headers: { origin } });
