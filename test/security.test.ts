@@ -10,13 +10,25 @@ const IDEA = { idea: 'A seed-swap map for allotment gardeners' };
 
 t.test('security headers on every response, errors included', async (t) => {
   const app = await build(t);
-  for (const res of [await submit(app, IDEA), await app.inject({ method: 'GET', url: '/nowhere' }), await submit(app, { idea: 1 })]) {
-    t.match(res.headers['content-security-policy'], "default-src 'self'");
-    t.match(res.headers['content-security-policy'], "frame-ancestors 'none'");
+  for (const res of [await submit(app, IDEA), await app.inject({ method: 'GET', url: '/nowhere' }), await submit(app, { idea: 1 }), await app.inject({ method: 'GET', url: '/status' })]) {
     t.equal(res.headers['x-content-type-options'], 'nosniff');
+    t.equal(res.headers['x-frame-options'], 'DENY');
+    t.equal(res.headers['referrer-policy'], 'no-referrer');
     t.ok(res.headers['strict-transport-security']);
     t.notOk(res.headers['x-powered-by']);
     t.ok(res.headers['x-request-id']);
+  }
+});
+
+t.test('every page a browser renders carries the Content-Security-Policy', async (t) => {
+  const app = await build(t);
+  for (const url of ['/', '/status', '/api/docs', '/api/docs/static/oauth2-redirect.html']) {
+    const res = await app.inject({ method: 'GET', url });
+    t.equal(res.statusCode, 200, url);
+    t.match(res.headers['content-type'], 'text/html', url);
+    t.match(res.headers['content-security-policy'], "default-src 'self'", url);
+    t.match(res.headers['content-security-policy'], "frame-ancestors 'none'", url);
+    t.notMatch(res.headers['content-security-policy'], 'upgrade-insecure-requests', url);
   }
 });
 
@@ -24,6 +36,7 @@ t.test('CORS allows the configured origins exactly and nothing else', async (t) 
   const app = await build(t, { config: { ALLOWED_ORIGINS: ALLOWED } });
   const allowed = await submit(app, IDEA, { origin: ALLOWED });
   t.equal(allowed.headers['access-control-allow-origin'], ALLOWED);
+  t.match(allowed.headers['access-control-expose-headers'], 'x-request-id', 'a page from an allowed origin can read the request id');
 
   for (const origin of ['https://evil.example.net', 'https://app.example.com.evil.net', 'http://app.example.com', 'null', 'https://APP.example.com:443x']) {
     const res = await app.inject({ method: 'GET', url: '/api/docs/json', headers: { origin } });

@@ -56,7 +56,7 @@ export const performanceMetrics = sqliteTable(
     durationMs: real('duration_ms').notNull(),
     createdAt: millis('created_at').notNull(),
   },
-  (t) => [index('performance_metrics_created_idx').on(t.createdAt), index('performance_metrics_route_created_idx').on(t.route, t.createdAt)],
+  (t) => [index('performance_metrics_created_idx').on(t.createdAt)],
 );
 
 export const healthLogs = sqliteTable(

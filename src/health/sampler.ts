@@ -24,6 +24,8 @@ export interface SamplerDeps {
 /** What one round of checks found; requests read it, never refresh it. */
 interface Sample {
   at: number;
+  /** `at` as ISO 8601, formatted once per sample rather than once per health request. */
+  atIso: string;
   database: ServicesHealth['database'];
   jobsLastHour: { completed: number; failed: number };
   redis?: ServicesHealth['redis'];
@@ -51,6 +53,7 @@ export class HealthSampler {
     const at = Date.now();
     this.latest = {
       at,
+      atIso: new Date(at).toISOString(),
       database: { status: 'DOWN', checkedAt: new Date(at).toISOString(), latencyMs: null, migrationsApplied: false, error: 'not checked yet' },
       jobsLastHour: { completed: 0, failed: 0 },
       system: this.system.sample(),
@@ -86,7 +89,8 @@ export class HealthSampler {
       void gemini.check();
     }
     const [database, redis, jobsLastHour] = await Promise.all([this.checkDatabase(), this.checkRedis(), this.countJobs()]);
-    this.latest = { at: Date.now(), database, redis, jobsLastHour, system: this.system.sample() };
+    const at = Date.now();
+    this.latest = { at, atIso: new Date(at).toISOString(), database, redis, jobsLastHour, system: this.system.sample() };
     await this.writeLogs();
   }
 
@@ -192,7 +196,7 @@ export class HealthSampler {
       status,
       reasons,
       timestamp: nowIso,
-      sampledAt: new Date(latest.at).toISOString(),
+      sampledAt: latest.atIso,
       uptime: Math.round(process.uptime() * 1000) / 1000,
       version: packageVersion,
       services,

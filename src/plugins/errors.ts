@@ -13,8 +13,9 @@ const DATABASE_UNAVAILABLE = /SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|C
  */
 export default fp(
   async function errorsPlugin(app) {
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', (request, reply, done) => {
       reply.header('x-request-id', request.id);
+      done();
     });
 
     // Ajv's type coercion turns "1e309" into Infinity and then passes it as an integer within any bounds;

@@ -1,0 +1,1 @@
+DROP INDEX `performance_metrics_route_created_idx`;
