@@ -1,5 +1,6 @@
 import type { IdeaRow } from '../db/schema.js';
 import type { JobError, JobEvent, JobSnapshot, JobStatus } from '../schemas/jobs.js';
+import { storedError } from '../schemas/ideas.js';
 import { assertTransition, isTerminal } from './transitions.js';
 
 export type JobListener = (event: JobEvent) => void;
@@ -172,7 +173,7 @@ export function snapshotFromRow(row: IdeaRow): JobSnapshot {
     message: typeof meta.message === 'string' ? meta.message : row.status,
     progress: { chars: row.generatedSpec.length, chunks: typeof meta.chunks === 'number' ? meta.chunks : 0 },
     text: row.generatedSpec,
-    ...(row.errorCode ? { error: { code: row.errorCode, message: row.errorMessage ?? '', retryable: false } } : {}),
+    ...storedError(row),
     createdAt: iso(row.createdAt)!,
     startedAt: iso(row.startedAt),
     updatedAt: iso(row.updatedAt)!,

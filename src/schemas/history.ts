@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { IDEA_CHARS, type HistoryStats, type SummaryRow } from '../db/history-repository.js';
 import { IsoDate } from './common.js';
-import { IdeaDetail } from './ideas.js';
+import { IdeaDetail, storedError } from './ideas.js';
 import { JOB_STATUSES, JobStatus } from './jobs.js';
 import { cut, snippetHtml, specPreview } from './preview.js';
 
@@ -101,7 +101,7 @@ export function toIdeaSummary(row: SummaryRow): IdeaSummary {
     generator: row.generator,
     model: row.model,
     attempts: row.attempts,
-    ...(row.errorCode ? { error: { code: row.errorCode, message: row.errorMessage ?? '', retryable: false } } : {}),
+    ...storedError(row),
     processingTimeMs: row.processingTimeMs,
     outputLength: row.outputLength,
     createdAt: iso(row.createdAt),

@@ -30,6 +30,11 @@ export const IdeaIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9
 
 const iso = (ms: number | null) => (ms == null ? undefined : new Date(ms).toISOString());
 
+/** A stored job error, as the API shows it; a finished job's error is final, so never retryable. */
+export function storedError(row: Pick<IdeaRow, 'errorCode' | 'errorMessage'>): { error?: JobError } {
+  return row.errorCode ? { error: { code: row.errorCode, message: row.errorMessage ?? '', retryable: false } } : {};
+}
+
 export function toIdeaDetail(row: IdeaRow): IdeaDetail {
   return {
     id: row.id,
@@ -41,7 +46,7 @@ export function toIdeaDetail(row: IdeaRow): IdeaDetail {
     generator: row.generator,
     model: row.model,
     attempts: row.attempts,
-    ...(row.errorCode ? { error: { code: row.errorCode, message: row.errorMessage ?? '', retryable: false } } : {}),
+    ...storedError(row),
     processingTimeMs: row.processingTimeMs,
     outputLength: row.outputLength,
     createdAt: iso(row.createdAt)!,
