@@ -1,11 +1,11 @@
 import type { IdeaRow } from '../db/schema.js';
 import type { JobError, JobEvent, JobSnapshot, JobStatus } from '../schemas/jobs.js';
+import { isoTime, isoTimeOrUndefined } from '../schemas/common.js';
 import { storedError } from '../schemas/ideas.js';
 import { assertTransition, isTerminal } from './transitions.js';
 
 export type JobListener = (event: JobEvent) => void;
 
-const iso = (ms: number | null | undefined) => (ms == null ? undefined : new Date(ms).toISOString());
 
 /** Retained events per job; older ones are dropped, and a subscriber catches up from the snapshot's text. */
 export const MAX_RETAINED_EVENTS = 5000;
@@ -115,7 +115,7 @@ export class Job {
       ideaId: this.ideaId,
       seq: ++this.seq,
       status: this.status,
-      timestamp: new Date(this.updatedAt).toISOString(),
+      timestamp: isoTime(this.updatedAt),
       message,
       attempt: this.attempt,
       progress: { chars: this.textLength, chunks: this.chunks },
@@ -153,10 +153,10 @@ export class Job {
       progress: { chars: this.textLength, chunks: this.chunks },
       text: this.text,
       ...(this.error ? { error: this.error } : {}),
-      createdAt: iso(this.createdAt)!,
-      startedAt: iso(this.startedAt),
-      updatedAt: iso(this.updatedAt)!,
-      completedAt: iso(this.completedAt),
+      createdAt: isoTime(this.createdAt),
+      startedAt: isoTimeOrUndefined(this.startedAt),
+      updatedAt: isoTime(this.updatedAt),
+      completedAt: isoTimeOrUndefined(this.completedAt),
     };
   }
 }
@@ -174,9 +174,9 @@ export function snapshotFromRow(row: IdeaRow): JobSnapshot {
     progress: { chars: row.generatedSpec.length, chunks: typeof meta.chunks === 'number' ? meta.chunks : 0 },
     text: row.generatedSpec,
     ...storedError(row),
-    createdAt: iso(row.createdAt)!,
-    startedAt: iso(row.startedAt),
-    updatedAt: iso(row.updatedAt)!,
-    completedAt: iso(row.completedAt),
+    createdAt: isoTime(row.createdAt),
+    startedAt: isoTimeOrUndefined(row.startedAt),
+    updatedAt: isoTime(row.updatedAt),
+    completedAt: isoTimeOrUndefined(row.completedAt),
   };
 }

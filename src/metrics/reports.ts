@@ -1,13 +1,13 @@
 import type { HealthRepository } from '../db/health-repository.js';
 import type { JobActivityRepository } from '../db/job-activity-repository.js';
 import type { LatencyStats, MetricsRepository } from '../db/metrics-repository.js';
+import { isoTime } from '../schemas/common.js';
 import type { LatencySummary, MetricsSummary, MetricsTimeseries, RecentJobs } from '../schemas/metrics.js';
 
 /** Every chart has this many points, whatever the window. */
 export const BUCKETS = 30;
 
 const round = (n: number) => Math.round(n * 100) / 100;
-const iso = (ms: number) => new Date(ms).toISOString();
 
 function latencySummary(stats: LatencyStats): LatencySummary {
   return {
@@ -28,8 +28,8 @@ export async function metricsSummary(metrics: MetricsRepository, window: string,
   const [routes, overall] = await Promise.all([metrics.summary(from), metrics.overall(from)]);
   return {
     window,
-    from: iso(from),
-    to: iso(now),
+    from: isoTime(from),
+    to: isoTime(now),
     overall: overall ? latencySummary(overall) : null,
     routes: routes.map((r) => ({ method: r.method, route: r.route, ...latencySummary(r) })),
   };
@@ -50,7 +50,7 @@ export async function metricsTimeseries(metrics: MetricsRepository, health: Heal
     const l = latencyAt.get(i);
     const s = systemAt.get(i);
     return {
-      t: iso(from + i * bucketMs),
+      t: isoTime(from + i * bucketMs),
       requests: l?.count ?? 0,
       serverErrors: l?.serverErrors ?? 0,
       p50Ms: l ? round(l.p50) : null,
@@ -65,12 +65,12 @@ export async function metricsTimeseries(metrics: MetricsRepository, health: Heal
       heapUsedBytes: s?.heapUsedBytes ?? null,
     };
   });
-  return { window, bucketMs, from: iso(from), to: iso(from + BUCKETS * bucketMs), buckets };
+  return { window, bucketMs, from: isoTime(from), to: isoTime(from + BUCKETS * bucketMs), buckets };
 }
 
 export async function recentJobs(jobActivity: JobActivityRepository, limit: number): Promise<RecentJobs> {
   const rows = await jobActivity.recent(limit);
   return {
-    jobs: rows.map((r) => ({ ...r, createdAt: iso(r.createdAt), completedAt: r.completedAt === null ? null : iso(r.completedAt) })),
+    jobs: rows.map((r) => ({ ...r, createdAt: isoTime(r.createdAt), completedAt: r.completedAt === null ? null : isoTime(r.completedAt) })),
   };
 }

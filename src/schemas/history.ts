@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { IDEA_CHARS, type HistoryStats, type SummaryRow } from '../db/history-repository.js';
-import { IsoDate } from './common.js';
-import { IdeaDetail, storedError } from './ideas.js';
+import { IsoDate, isoTime } from './common.js';
+import { IdeaDetail, ideaRecordFields } from './ideas.js';
 import { JOB_STATUSES, JobStatus } from './jobs.js';
 import { cut, snippetHtml, specPreview } from './preview.js';
 
@@ -88,29 +88,15 @@ export const DeletedIdea = Type.Object(
 );
 export type DeletedIdea = Static<typeof DeletedIdea>;
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 export function toIdeaSummary(row: SummaryRow): IdeaSummary {
   return {
-    id: row.id,
-    jobId: row.jobId,
+    ...ideaRecordFields(row),
     idea: cut(row.idea, IDEA_CHARS),
     preview: specPreview(row.specHead),
-    status: row.status,
-    template: row.template,
-    generator: row.generator,
-    model: row.model,
-    attempts: row.attempts,
-    ...storedError(row),
-    processingTimeMs: row.processingTimeMs,
-    outputLength: row.outputLength,
-    createdAt: iso(row.createdAt),
-    updatedAt: iso(row.updatedAt),
-    ...(row.completedAt != null ? { completedAt: iso(row.completedAt) } : {}),
     ...(row.snippet !== undefined ? { snippet: snippetHtml(row.snippet) } : {}),
   };
 }
 
 export function toStatsResponse(stats: HistoryStats, now: number): HistoryStatsResponse {
-  return { total: stats.total, byStatus: stats.byStatus, processingTime: stats.processing, perDay: stats.perDay, generatedAt: iso(now) };
+  return { total: stats.total, byStatus: stats.byStatus, processingTime: stats.processing, perDay: stats.perDay, generatedAt: isoTime(now) };
 }
