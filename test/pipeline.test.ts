@@ -1,6 +1,6 @@
 import t from 'tap';
 import { baseUrl, build, fakeGemini, submit, waitForJob, WsClient } from './helper.js';
-import { OFFLINE_LABEL } from '../src/gemini/offline-drafter.js';
+import { OFFLINE_LABEL } from '../src/generators/offline/drafter.js';
 
 const IDEA = 'A marketplace where neighbours lend each other tools, with deposits and ratings';
 

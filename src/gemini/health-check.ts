@@ -1,9 +1,9 @@
 import type { Config } from '../config.js';
 import type { GeminiHealth } from '../schemas/health.js';
-import type { CircuitState } from './circuit-breaker.js';
-import { GeneratorError } from './errors.js';
-import type { Generator } from './generator.js';
-import { geminiCredentialsConfigured } from './select-generator.js';
+import type { CircuitState } from '../generators/circuit-breaker.js';
+import { GeneratorError } from '../generators/errors.js';
+import type { Generator } from '../generators/generator.js';
+import { geminiCredentialsConfigured } from './credentials.js';
 import { checkGeminiVersion, type VersionCheck } from './version-check.js';
 
 /** A forced check (?refresh=true) starts at most this often; callers in between get the running or last result. */

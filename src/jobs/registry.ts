@@ -5,11 +5,11 @@ import type { Config } from '../config.js';
 import type { IdeaRepository } from '../db/ideas-repository.js';
 import type { IdeaRow, NewIdeaRow } from '../db/schema.js';
 import { Errors } from '../errors.js';
-import { backoffDelay, sleep } from '../gemini/backoff.js';
-import { CancelledError, GeneratorError } from '../gemini/errors.js';
-import type { CircuitBreaker } from '../gemini/circuit-breaker.js';
-import type { Generator } from '../gemini/generator.js';
-import type { TemplateName } from '../gemini/templates.js';
+import { backoffDelay, sleep } from '../generators/backoff.js';
+import { CancelledError, GeneratorError } from '../generators/errors.js';
+import type { CircuitBreaker } from '../generators/circuit-breaker.js';
+import type { Generator } from '../generators/generator.js';
+import type { TemplateName } from '../generators/templates.js';
 import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
 import { Job, snapshotFromRow, type JobListener } from './job.js';
 

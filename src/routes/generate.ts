@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors } from '../errors.js';
-import { DEFAULT_TEMPLATE } from '../gemini/templates.js';
+import { DEFAULT_TEMPLATE } from '../generators/templates.js';
 import { ErrorResponse } from '../schemas/common.js';
 import { IdeaDetail, toIdeaDetail } from '../schemas/ideas.js';
 import { GenerateAccepted, GenerateBody } from '../schemas/jobs.js';

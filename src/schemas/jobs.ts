@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TEMPLATE_NAMES } from '../gemini/templates.js';
+import { TEMPLATE_NAMES } from '../generators/templates.js';
 import { IsoDate } from './common.js';
 
 export const JOB_STATUSES = ['queued', 'started', 'processing', 'completed', 'failed', 'cancelled'] as const;
