@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import t from 'tap';
+import { freePort } from './free-port.js';
 import { baseUrl, build, fakeGemini, submit, waitFor } from './helper.js';
 
 const getJson = async (app: Awaited<ReturnType<typeof build>>, url: string) => {
@@ -136,14 +136,6 @@ t.test('the sampler writes health_logs on its interval', async (t) => {
   t.ok(database.rows.length >= 3);
   t.type(database.rows[0].latency_ms, 'number');
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 t.test('Redis, when configured, is pinged by the sampler: unreachable means DEGRADED', async (t) => {
   const port = await freePort();

@@ -1,6 +1,6 @@
 import t from 'tap';
 import WebSocket from 'ws';
-import { MessageLimiter } from '../src/routes/ws-message-limiter.js';
+import { MessageLimiter } from '../src/websocket/message-limiter.js';
 import { baseUrl, build, fakeGemini, submit, waitFor, WsClient } from './helper.js';
 
 // Hostile WebSocket clients: the abuser is throttled or cut off, and everyone

@@ -1,8 +1,7 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { Database } from './client.js';
+import { UNFINISHED_STATUSES } from '../jobs/transitions.js';
 import { ideas, type IdeaRow, type NewIdeaRow } from './schema.js';
-
-export const UNFINISHED_STATUSES = ['queued', 'started', 'processing'] as const;
 
 export function createIdeaRepository(db: Database) {
   return {

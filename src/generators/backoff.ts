@@ -6,19 +6,3 @@ export function backoffDelay(retry: number, baseMs: number, capMs: number, rando
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, retry - 1));
   return Math.floor(random() * ceiling);
 }
-
-/** Resolves after ms, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

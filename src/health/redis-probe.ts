@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { round2 } from '../round.js';
 
 /**
  * PING over a connection of its own. ioredis keeps reconnecting in the
@@ -31,7 +32,7 @@ export class RedisProbe {
     try {
       await Promise.race([this.client.ping(), timeout]);
       this.lastError = undefined;
-      return Math.round((performance.now() - started) * 100) / 100;
+      return round2(performance.now() - started);
     } finally {
       clearTimeout(timer);
     }

@@ -1,7 +1,7 @@
 import type { IdeaRow } from '../db/schema.js';
 import type { JobError, JobEvent, JobSnapshot, JobStatus } from '../schemas/jobs.js';
-import { isoTime, isoTimeOrUndefined } from '../schemas/common.js';
-import { storedError } from '../schemas/ideas.js';
+import { isoTime, isoTimeOrUndefined } from '../time.js';
+import { storedError } from '../http/ideas.js';
 import { assertTransition, isTerminal } from './transitions.js';
 
 export type JobListener = (event: JobEvent) => void;

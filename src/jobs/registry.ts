@@ -5,13 +5,15 @@ import type { Config } from '../config.js';
 import type { IdeaRepository } from '../db/ideas-repository.js';
 import type { IdeaRow, NewIdeaRow } from '../db/schema.js';
 import { Errors } from '../errors.js';
-import { backoffDelay, sleep } from '../generators/backoff.js';
+import { backoffDelay } from '../generators/backoff.js';
+import { sleep } from '../time.js';
 import { CancelledError, GeneratorError } from '../generators/errors.js';
 import type { CircuitBreaker } from '../generators/circuit-breaker.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
 import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
 import { Job, snapshotFromRow, type JobListener } from './job.js';
+import { isTerminal, type TerminalStatus } from './transitions.js';
 
 export interface SubmitInput {
   idea: string;
@@ -151,10 +153,21 @@ export class JobRegistry {
     }
     const row = await this.deps.ideas.findByJobId(jobId);
     if (!row) throw new Errors.JobNotFound(jobId);
-    if (['completed', 'failed', 'cancelled'].includes(row.status)) throw new Errors.JobAlreadyFinished(jobId, row.status);
+    if (isTerminal(row.status)) throw new Errors.JobAlreadyFinished(jobId, row.status);
     const now = Date.now();
     await this.deps.ideas.update(row.id, { status: 'cancelled', updatedAt: now, completedAt: now });
     return snapshotFromRow({ ...row, status: 'cancelled', updatedAt: now, completedAt: now });
+  }
+
+  /** Cancels the job unless it has ended; false when there was nothing left to stop. */
+  async cancelIfRunning(jobId: string, reason: string): Promise<boolean> {
+    try {
+      await this.cancel(jobId, reason);
+      return true;
+    } catch (err) {
+      if (err instanceof Errors.JobAlreadyFinished) return false;
+      throw err;
+    }
   }
 
   /** Resolves once the job has ended and its row is written (at once if this process does not run it); false if the signal aborted first. */
@@ -318,7 +331,7 @@ export class JobRegistry {
     }
   }
 
-  private finish(job: Job, status: 'completed' | 'failed' | 'cancelled', message: string, error?: JobError, result?: JobEvent['result'], generatorMeta?: Record<string, unknown>): void {
+  private finish(job: Job, status: TerminalStatus, message: string, error?: JobError, result?: JobEvent['result'], generatorMeta?: Record<string, unknown>): void {
     job.transition(status, message, { ...(error ? { error } : {}), ...(result ? { result } : {}) });
     this.counters[status]++;
     this.persist(job, {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobRegistry } from '../jobs/registry.js';
+import { isTerminal } from '../jobs/transitions.js';
 import type { JobEvent } from '../schemas/jobs.js';
 import { processRegistry } from './process-registry.js';
 
@@ -11,8 +12,6 @@ export interface PrometheusSources {
   /** Response times the batch writer could not keep. */
   droppedSamples(): number;
 }
-
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /**
  * This instance's Prometheus metrics, merged with the process's default ones.
@@ -54,7 +53,7 @@ export function createPrometheus(sources: PrometheusSources) {
       attempts.inc({ generator });
     }
     if (event.error) failures.inc({ generator, reason: event.error.code });
-    if (!TERMINAL.has(event.status)) return;
+    if (!isTerminal(event.status)) return;
     lastAttempt.delete(event.jobId);
     jobsFinished.inc({ status: event.status });
     const job = sources.jobs.get(event.jobId);

@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { packageVersion } from '../paths.js';
 import type { OpenAPIV3 } from 'openapi-types';
-import { websocketPathItem, websocketProtocolDoc, websocketSchemas } from '../routes/ws-protocol-doc.js';
+import { websocketPathItem, websocketProtocolDoc, websocketSchemas } from '../websocket/protocol-doc.js';
 import { requiresApiKey } from './auth.js';
 
 /** OpenAPI from the routes' TypeBox schemas, served at /api/docs/json, with Swagger UI at /api/docs. */

@@ -2,11 +2,9 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { Errors } from '../errors.js';
 import { DEFAULT_TEMPLATE } from '../generators/templates.js';
 import { ErrorResponse } from '../schemas/common.js';
-import { IdeaDetail, toIdeaDetail } from '../schemas/ideas.js';
-import { GenerateAccepted, GenerateBody } from '../schemas/jobs.js';
-
-export const IDEA_MIN_CHARS = 10;
-export const IDEA_MAX_CHARS = 5000;
+import { toIdeaDetail } from '../http/ideas.js';
+import { IdeaDetail } from '../schemas/ideas.js';
+import { GenerateAccepted, GenerateBody, IDEA_MAX_CHARS, IDEA_MIN_CHARS } from '../schemas/jobs.js';
 
 /** POST /api/generate: accept an idea as a job (202), or with ?wait=true answer once it has ended. */
 const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -4,8 +4,8 @@ import type { WebSocket } from 'ws';
 import type { JobEvent } from '../schemas/jobs.js';
 import '../schemas/formats.js';
 import { CLIENT_MESSAGE_TYPES, PingMessage, SubscribeMessage, UnsubscribeMessage, type ClientMessage, type WsErrorMessage } from '../schemas/ws.js';
-import { MessageLimiter } from './ws-message-limiter.js';
-import { websocketProtocolDoc } from './ws-protocol-doc.js';
+import { MessageLimiter } from '../websocket/message-limiter.js';
+import { websocketProtocolDoc } from '../websocket/protocol-doc.js';
 
 /** One checker per message type, so an error names what is wrong with the message the client meant to send. */
 const checkers = {
@@ -138,7 +138,7 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
         if (verdict !== 'accept') return;
         onMessage(conn, data, isBinary).catch((err: unknown) => {
           request.log.error({ err }, 'websocket message failed');
-          sendError(conn, 'INTERNAL_ERROR' as WsErrorMessage['code'], 'The server could not handle this message');
+          sendError(conn, 'INTERNAL_ERROR', 'The server could not handle this message');
         });
       });
       socket.on('close', () => {

@@ -30,5 +30,3 @@ export const WsErrorMessage = Type.Object({
   jobId: Type.Optional(Type.String()),
 });
 export type WsErrorMessage = Static<typeof WsErrorMessage>;
-
-export const WS_ERROR_CODES = ['INVALID_JSON', 'INVALID_MESSAGE', 'UNKNOWN_TYPE', 'JOB_NOT_FOUND', 'TOO_MANY_SUBSCRIPTIONS', 'RATE_LIMITED'] as const;

@@ -1,0 +1,25 @@
+/** Times are kept as epoch milliseconds and served as ISO 8601. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** For optional times: absent stays absent (the field is left out of the response). */
+export function isoTimeOrUndefined(ms: number | null | undefined): string | undefined {
+  return ms == null ? undefined : isoTime(ms);
+}
+
+/** Resolves after ms, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
