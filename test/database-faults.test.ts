@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import t, { type Test } from 'tap';
+import { isTerminal } from '../src/jobs/transitions.js';
 import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
 
 // The database misbehaves under a running service: every fault is a clear 503
@@ -74,7 +75,9 @@ t.test('a job that finishes while the database is read-only is written once it i
   const accepted = (await submit(app, IDEA)).json();
   await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
   await app.dbClient.execute('PRAGMA query_only = ON');
-  await waitFor(() => app.jobs.get(accepted.jobId)?.terminal, { what: 'the job to end in memory' });
+  await waitFor(async () => isTerminal((await app.jobs.snapshot(accepted.jobId))?.status ?? 'queued'), {
+    what: 'the job to end in memory',
+  });
   t.equal((await app.ideas.findById(accepted.id))!.status, 'processing', 'the row could not be written yet');
   await app.dbClient.execute('PRAGMA query_only = OFF');
   const row = await waitFor(async () => {

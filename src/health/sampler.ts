@@ -8,6 +8,7 @@ import { packageVersion } from '../paths.js';
 import { round2 } from '../round.js';
 import type { HealthReport, Readiness, ServicesHealth, SystemHealth } from '../schemas/health.js';
 import { isoTime } from '../time.js';
+import type { WsStats } from '../websocket/hub.js';
 import type { RedisProbe } from './redis-probe.js';
 import { geminiServiceStatus, overallStatus, THRESHOLDS } from './status.js';
 import { SystemStats } from './system-stats.js';
@@ -18,7 +19,7 @@ export interface SamplerDeps {
   jobActivity: JobActivityRepository;
   gemini: GeminiHealthCheck;
   jobs: JobRegistry;
-  wsStats: { connections: number; subscriptions: number };
+  wsStats: WsStats;
   redis?: RedisProbe;
   log: FastifyBaseLogger;
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import PQueue from 'p-queue';
 import type { Config } from '../config.js';
 import type { IdeaRepository } from '../db/ideas-repository.js';
 import type { IdeaRow, NewIdeaRow } from '../db/schema.js';
@@ -12,7 +11,10 @@ import type { CircuitBreaker } from '../generators/circuit-breaker.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
 import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
-import { Job, snapshotFromRow, type JobListener } from './job.js';
+import { Job, snapshotFromRow, type JobTimes } from './job.js';
+import type { JobControl } from './stores/control.js';
+import type { EventLog, TextChange } from './stores/event-log.js';
+import type { JobQueue } from './stores/queue.js';
 import { isTerminal, type TerminalStatus } from './transitions.js';
 
 export interface SubmitInput {
@@ -36,7 +38,14 @@ export interface RegistryDeps {
   /** While it is open, new jobs are refused instead of being accepted only to fail fast. */
   circuit?: CircuitBreaker;
   log: FastifyBaseLogger;
+  /** The shared-state seams, chosen by the jobs plugin. */
+  queue: JobQueue;
+  events: EventLog;
+  control: JobControl;
 }
+
+/** Sees every event of the jobs this process runs, with the job's times (metrics). */
+export type JobObserver = (event: JobEvent, job: JobTimes) => void;
 
 /** Tries of one row write, PERSIST_RETRY_MS * n apart, before the job is left to start-up recovery. */
 const PERSIST_ATTEMPTS = 5;
@@ -54,23 +63,18 @@ export class JobRegistry {
   private readonly running = new Set<Job>();
   private readonly interrupted = new WeakSet<Job>();
   private readonly writes = new Map<Job, Promise<void>>();
-  private readonly queue: PQueue;
+  /** Each held job's release in job control, called once it has ended and its row is written. */
+  private readonly releases = new Map<Job, Promise<() => void>>();
   private closing = false;
   private readonly counters = { completed: 0, failed: 0, cancelled: 0 };
-  private readonly observers = new Set<JobListener>();
-  /** Each queued or running job's execution, settled whatever its outcome; shutdown waits on these. */
-  private readonly executions = new Map<Job, Promise<void>>();
+  private readonly observers = new Set<JobObserver>();
 
   constructor(private readonly deps: RegistryDeps) {
-    this.queue = new PQueue({ concurrency: deps.config.JOB_CONCURRENCY });
+    deps.queue.process((jobId) => this.runQueued(jobId));
   }
 
   get stats() {
-    return { queued: this.queue.size, running: this.running.size, retained: this.jobs.size, ...this.counters };
-  }
-
-  get generatorName() {
-    return this.deps.generator.name;
+    return { queued: this.deps.queue.counts().waiting, running: this.running.size, retained: this.jobs.size, ...this.counters };
   }
 
   async submit(input: SubmitInput): Promise<SubmitResult> {
@@ -79,7 +83,7 @@ export class JobRegistry {
       const existing = await this.deps.ideas.findByIdempotencyKey(input.idempotencyKey);
       if (existing) return this.replay(existing, input);
     }
-    if (this.queueIsFull()) throw new Errors.QueueFull(this.queue.size);
+    if (!(await this.deps.queue.hasRoom())) throw new Errors.QueueFull(this.deps.queue.counts().waiting);
     const circuit = this.deps.circuit?.state();
     if (circuit?.state === 'open') throw new Errors.GeneratorUnavailable(circuit.nextProbeAt);
 
@@ -106,10 +110,10 @@ export class JobRegistry {
       if (existing) return this.replay(existing, input);
       throw err;
     }
-    const job = this.track(new Job(inserted, 0));
+    const job = await this.track(inserted, 0);
     job.emit('Queued');
     this.persist(job, {});
-    this.enqueue(job);
+    await this.deps.queue.add(job.jobId);
     return { jobId: job.jobId, ideaId: job.ideaId, status: job.status, created: true };
   }
 
@@ -120,15 +124,6 @@ export class JobRegistry {
     return { jobId: existing.jobId, ideaId: existing.id, status: live?.status ?? existing.status, created: false };
   }
 
-  private queueIsFull(): boolean {
-    return this.queue.pending >= this.deps.config.JOB_CONCURRENCY && this.queue.size >= this.deps.config.JOB_QUEUE_LIMIT;
-  }
-
-  /** The live job if this process holds it. */
-  get(jobId: string): Job | undefined {
-    return this.jobs.get(jobId);
-  }
-
   async snapshot(jobId: string): Promise<JobSnapshot | undefined> {
     const live = this.jobs.get(jobId);
     if (live) return live.snapshot();
@@ -136,21 +131,21 @@ export class JobRegistry {
     return row ? snapshotFromRow(row) : undefined;
   }
 
-  /** Subscribes to a live job; undefined when the job is not running here (its snapshot is all there is). */
-  subscribe(jobId: string, listener: JobListener): (() => void) | undefined {
-    const job = this.jobs.get(jobId);
-    return job && !job.terminal ? job.subscribe(listener) : undefined;
-  }
-
+  /**
+   * Cancels the job wherever it is held (job control) and answers once its row
+   * says so; a job no instance holds is cancelled in its row directly.
+   */
   async cancel(jobId: string, reason = 'Cancelled by request'): Promise<JobSnapshot> {
-    const job = this.jobs.get(jobId);
-    if (job) {
-      if (job.terminal) throw new Errors.JobAlreadyFinished(jobId, job.status);
-      job.abort.abort(new CancelledError(reason));
-      this.finish(job, 'cancelled', reason);
-      await this.writes.get(job);
-      return job.snapshot();
+    const outcome = await this.deps.control.cancel(jobId, reason);
+    if (outcome !== 'unknown') {
+      if (outcome === 'cancelled') await this.deps.control.waitForEnd(jobId);
+      const snapshot = await this.snapshot(jobId);
+      if (!snapshot) throw new Errors.JobNotFound(jobId);
+      if (outcome === 'ended') throw new Errors.JobAlreadyFinished(jobId, snapshot.status);
+      return snapshot;
     }
+    const live = this.jobs.get(jobId);
+    if (live?.terminal) throw new Errors.JobAlreadyFinished(jobId, live.status);
     const row = await this.deps.ideas.findByJobId(jobId);
     if (!row) throw new Errors.JobNotFound(jobId);
     if (isTerminal(row.status)) throw new Errors.JobAlreadyFinished(jobId, row.status);
@@ -170,17 +165,9 @@ export class JobRegistry {
     }
   }
 
-  /** Resolves once the job has ended and its row is written (at once if this process does not run it); false if the signal aborted first. */
-  async waitForEnd(jobId: string, signal?: AbortSignal): Promise<boolean> {
-    const job = this.jobs.get(jobId);
-    if (!job) return true;
-    const ended = await new Promise<boolean>((resolve) => {
-      if (signal?.aborted) return resolve(false);
-      signal?.addEventListener('abort', () => resolve(false), { once: true });
-      void job.whenEnded().then(() => resolve(true));
-    });
-    if (ended) await this.writes.get(job);
-    return ended;
+  /** Resolves once the job has ended and its row is written (at once if no instance holds it); false if the signal aborted first. */
+  waitForEnd(jobId: string, signal?: AbortSignal): Promise<boolean> {
+    return this.deps.control.waitForEnd(jobId, signal);
   }
 
   /**
@@ -194,7 +181,7 @@ export class JobRegistry {
     for (const row of rows) {
       if (this.jobs.has(row.jobId)) continue;
       const seq = typeof row.metadata?.seq === 'number' ? row.metadata.seq : 0;
-      const job = this.track(new Job(row, seq));
+      const job = await this.track(row, seq);
       if (row.status !== 'queued' && row.attempts >= this.deps.config.GEMINI_MAX_ATTEMPTS) {
         this.finish(job, 'failed', 'Interrupted by a restart with no attempts left', {
           code: 'INTERRUPTED',
@@ -206,7 +193,7 @@ export class JobRegistry {
       }
       job.emit('Queued again after a restart');
       this.persist(job, {});
-      this.enqueue(job);
+      await this.deps.queue.add(job.jobId);
       requeued++;
     }
     if (rows.length > 0) this.deps.log.info({ requeued, failed }, 'recovered unfinished jobs');
@@ -219,8 +206,7 @@ export class JobRegistry {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.closing = true;
-    this.queue.pause();
-    this.queue.clear();
+    await this.deps.queue.stop();
     const running = [...this.running];
     if (running.length > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -231,34 +217,42 @@ export class JobRegistry {
         this.interrupted.add(job);
         job.abort.abort(new CancelledError('Service shutting down'));
       }
-      await Promise.all(running.map((j) => this.executions.get(j)));
+      await this.deps.queue.idle();
     }
     await Promise.all(this.writes.values());
+    await Promise.all(this.releases.values());
   }
 
-  /** Sees every event of every job (metrics, dashboards, cross-instance fan-out). */
-  observe(listener: JobListener): () => void {
-    this.observers.add(listener);
-    return () => this.observers.delete(listener);
+  /** Sees every event of the jobs this process holds (metrics). */
+  observe(observer: JobObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
-  private track(job: Job): Job {
-    this.jobs.set(job.jobId, job);
-    job.subscribe((event) => {
-      for (const observer of this.observers) observer(event);
+  /** Holds a job in this process: its events go to the event log and the observers, cancels reach it. */
+  private async track(row: IdeaRow, seq: number): Promise<Job> {
+    const { events, control, log } = this.deps;
+    const job: Job = new Job(row, seq, (event: JobEvent, text?: TextChange) => {
+      events.append(event, text).catch((err: unknown) => log.error({ err, jobId: event.jobId, seq: event.seq }, 'could not append a job event'));
+      for (const observer of this.observers) observer(event, job);
     });
+    await events.open(job.jobId, { status: job.status, seq, text: '' });
+    this.jobs.set(job.jobId, job);
+    this.releases.set(job, control.hold(job.jobId, (reason) => this.cancelHeld(job, reason)));
     return job;
   }
 
-  private enqueue(job: Job): void {
-    const run = this.queue
-      .add(() => this.execute(job))
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .finally(() => this.executions.delete(job));
-    this.executions.set(job, run);
+  /** A cancel request for a job held here, from whichever instance it came. */
+  private cancelHeld(job: Job, reason: string): 'cancelled' | 'ended' {
+    if (job.terminal) return 'ended';
+    job.abort.abort(new CancelledError(reason));
+    this.finish(job, 'cancelled', reason);
+    return 'cancelled';
+  }
+
+  private async runQueued(jobId: string): Promise<void> {
+    const job = this.jobs.get(jobId);
+    if (job) await this.execute(job);
   }
 
   private async execute(job: Job): Promise<void> {
@@ -346,6 +340,13 @@ export class JobRegistry {
     });
     const retention = this.deps.config.JOB_RETENTION_MS;
     setTimeout(() => this.jobs.delete(job.jobId), retention).unref();
+    void this.deps.events.expire(job.jobId, retention);
+    // Released once the row is written, so whoever waits for the end reads the final row.
+    const release = this.releases.get(job);
+    void Promise.all([release, this.writes.get(job)]).then(([done]) => {
+      done?.();
+      this.releases.delete(job);
+    });
   }
 
   /** A job cut short by shutdown goes back to queued in the database, without losing the attempt it was on. */
