@@ -126,7 +126,6 @@ export class WebSocketHub {
       if (isTerminal(event.status)) release();
     };
     const subscription = await this.options.events.subscribe(jobId, afterSeq, deliver);
-    if (held.dropped) return subscription?.close();
     if (!subscription) {
       release();
       const snapshot = await this.options.fallbackSnapshot(jobId);
@@ -137,6 +136,8 @@ export class WebSocketHub {
     const { snapshot, replay } = subscription;
     this.send(conn, subscribed(jobId, snapshot));
     for (const event of replay) this.send(conn, event);
+    // Replaced by a later subscribe to the same job (or the socket closed) meanwhile: answered, not followed.
+    if (held.dropped) return subscription.close();
     const pending = early.filter((event) => event.seq > snapshot.seq);
     early = undefined;
     if (isTerminal(snapshot.status)) return release();
