@@ -159,6 +159,11 @@ export class Job implements JobTimes {
   }
 }
 
+/** The seq of the last event a job's row recorded: where its numbering continues. */
+export function rowSeq(row: IdeaRow): number {
+  return typeof row.metadata?.seq === 'number' ? row.metadata.seq : 0;
+}
+
 /** The snapshot of a job this process no longer (or never) held, from its durable row. */
 export function snapshotFromRow(row: IdeaRow): JobSnapshot {
   const meta = row.metadata ?? {};
@@ -166,7 +171,7 @@ export function snapshotFromRow(row: IdeaRow): JobSnapshot {
     jobId: row.jobId,
     id: row.id,
     status: row.status,
-    seq: typeof meta.seq === 'number' ? meta.seq : 0,
+    seq: rowSeq(row),
     attempt: row.attempts,
     message: typeof meta.message === 'string' ? meta.message : row.status,
     progress: {

@@ -11,7 +11,7 @@ import type { CircuitBreaker } from '../generators/circuit-breaker.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
 import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
-import { Job, snapshotFromRow, type JobTimes } from './job.js';
+import { Job, rowSeq, snapshotFromRow, type JobTimes } from './job.js';
 import type { JobControl } from './stores/control.js';
 import type { EventLog, TextChange } from './stores/event-log.js';
 import type { JobQueue } from './stores/queue.js';
@@ -180,8 +180,7 @@ export class JobRegistry {
     let failed = 0;
     for (const row of rows) {
       if (this.jobs.has(row.jobId)) continue;
-      const seq = typeof row.metadata?.seq === 'number' ? row.metadata.seq : 0;
-      const job = await this.track(row, seq);
+      const job = await this.track(row, rowSeq(row));
       if (row.status !== 'queued' && row.attempts >= this.deps.config.GEMINI_MAX_ATTEMPTS) {
         this.finish(job, 'failed', 'Interrupted by a restart with no attempts left', {
           code: 'INTERRUPTED',
@@ -220,7 +219,6 @@ export class JobRegistry {
       await this.deps.queue.idle();
     }
     await Promise.all(this.writes.values());
-    await Promise.all(this.releases.values());
   }
 
   /** Sees every event of the jobs this process holds (metrics). */
@@ -250,9 +248,15 @@ export class JobRegistry {
     return 'cancelled';
   }
 
+  /** What the queue hands out: a job held here, or (shared queue) one accepted elsewhere, loaded from its row. */
   private async runQueued(jobId: string): Promise<void> {
-    const job = this.jobs.get(jobId);
-    if (job) await this.execute(job);
+    let job = this.jobs.get(jobId);
+    if (!job) {
+      const row = await this.deps.ideas.findByJobId(jobId);
+      if (!row || isTerminal(row.status)) return;
+      job = await this.track(row, rowSeq(row));
+    }
+    await this.execute(job);
   }
 
   private async execute(job: Job): Promise<void> {
