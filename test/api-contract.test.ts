@@ -180,3 +180,14 @@ t.test('/api/v1 paths answer exactly like the unversioned ones', async (t) => {
   t.equal((await app.inject({ method: 'DELETE', url: `/api/v1/history/${id}` })).statusCode, 200);
   t.equal((await app.inject({ url: `/api/spec/${id}` })).statusCode, 404, 'deleted through v1, gone from the alias');
 });
+
+t.test('a path and its alias share one rate limit', async (t) => {
+  const app = await build(t, { config: { GENERATE_RATE_LIMIT_MAX: 2 } });
+  const post = (url: string) => app.inject({ method: 'POST', url, payload: { idea: 'A recipe planner that builds a shopping list' } });
+  t.equal((await post('/api/generate')).statusCode, 202);
+  t.equal((await post('/api/v1/generate')).statusCode, 202);
+  const third = await post('/api/generate');
+  t.equal(third.statusCode, 429, 'the third POST is refused, whichever path the first two took');
+  t.equal(third.json().code, 'RATE_LIMITED');
+  t.equal((await post('/api/v1/generate')).statusCode, 429);
+});

@@ -62,6 +62,14 @@ export default fp(
         return;
       }
       const url = `${VERSIONED_API}${route.url.slice('/api'.length)}`;
+      const limit = (route.config as { rateLimit?: unknown } | undefined)?.rateLimit;
+      if (limit && typeof limit === 'object' && typeof this.rateLimit === 'function') {
+        // One counter for both paths: @fastify/rate-limit gives each route with its own limit its own
+        // store, so a client alternating /api/x and /api/v1/x would otherwise get twice the limit.
+        const shared = this.rateLimit(limit);
+        route.config = { ...route.config, rateLimit: false };
+        route.onRequest = [shared, ...[route.onRequest ?? []].flat()];
+      }
       this.route({ ...route, url });
       route.schema = {
         ...route.schema,
