@@ -115,6 +115,13 @@ t.test('webhookUrl naming a loopback, private, link-local or metadata address is
   t.match(plain.json().message, /https/);
   t.equal((await submit(app, { idea: IDEA, webhookUrl: 'not a url' })).statusCode, 400);
 
+  const withHttp = await build(t, { config: { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_HTTP: true } });
+  for (const url of ['http://127.0.0.1/hook', 'http://169.254.169.254/latest/meta-data/', 'http://[::ffff:169.254.169.254]/']) {
+    const res = await submit(withHttp, { idea: IDEA, webhookUrl: url });
+    t.equal(res.statusCode, 400, `${url}, with http allowed`);
+    t.match(res.json().message, /loopback|linkLocal/, 'the address itself is the reason');
+  }
+
   const history = (await app.inject({ url: '/api/v1/history' })).json();
   t.equal(history.pagination.total, 0, 'no refused request created an idea');
 
