@@ -74,6 +74,12 @@ t.test('the stream follows the WebSocket\'s API-key rule; bad input gets a clear
   const unknown = await app.inject({ url: '/api/v1/job/00000000-0000-4000-8000-000000000000/events', headers: auth });
   t.equal(unknown.statusCode, 404);
   t.equal(unknown.json().code, 'JOB_NOT_FOUND');
+  const preflight = await app.inject({
+    method: 'OPTIONS',
+    url: `/api/v1/job/${jobId}/events`,
+    headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization,last-event-id' },
+  });
+  t.match(preflight.headers['access-control-allow-headers'], 'last-event-id', 'a browser page on an allowed origin may resume with Last-Event-ID');
   const bad = await app.inject({ url: `/api/v1/job/${jobId}/events`, headers: { ...auth, 'last-event-id': 'yesterday' } });
   t.equal(bad.statusCode, 400);
   t.equal(bad.json().code, 'INVALID_LAST_EVENT_ID');
