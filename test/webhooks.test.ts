@@ -69,6 +69,24 @@ t.test('the final event is delivered, signed, after the receiver fails twice; th
   t.throws(() => verifier.verify(forged, hook.received[0].headers as Record<string, string>), 'a changed body fails verification');
 });
 
+t.test('a retry with the same Idempotency-Key stores the webhook the first try may not have; an idea keeps its first webhook', async (t) => {
+  const hook = await receiver(t, [200]);
+  const other = await receiver(t, [200]);
+  const app = await build(t, { config: local });
+  const first = await submit(app, { idea: IDEA }, { 'idempotency-key': 'retry-1' });
+  const retried = await submit(app, { idea: IDEA, webhookUrl: hook.url }, { 'idempotency-key': 'retry-1' });
+  t.equal(retried.headers['idempotent-replayed'], 'true');
+  t.equal(retried.json().jobId, first.json().jobId);
+  await submit(app, { idea: IDEA, webhookUrl: other.url }, { 'idempotency-key': 'retry-1' });
+  const webhook = await waitFor(async () => {
+    const w = await webhookOf(app, first.json().id);
+    return w?.status === 'delivered' ? w : undefined;
+  }, { what: 'the delivery' });
+  t.equal(webhook.url, hook.url);
+  t.equal(hook.received.length, 1, 'delivered once');
+  t.equal(other.received.length, 0, 'a later URL does not replace the first');
+});
+
 t.test('a delivery still owed when the service stops is made by the next start', async (t) => {
   const hook = await receiver(t, [503]);
   const dbFile = join(tempDir(t), 'webhooks.db');

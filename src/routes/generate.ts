@@ -57,7 +57,9 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw err;
       }
       if (!submitted.created) void reply.header('idempotent-replayed', 'true');
-      else if (webhookUrl !== undefined) await app.webhooks.register(submitted.ideaId, submitted.jobId, webhookUrl);
+      // On a replay too: a client whose first try got no answer (the service stopped in between) retries with its key,
+      // and the webhook is stored then. An idea keeps the first webhook it was given.
+      if (webhookUrl !== undefined) await app.webhooks.register(submitted.ideaId, submitted.jobId, webhookUrl);
 
       if (request.query.wait) {
         // A client that hangs up stops the wait, not the job.
