@@ -3,6 +3,7 @@ import type { Client } from '@libsql/client';
 import { isLocalUrl, openDatabase, type Database } from '../db/client.js';
 import { createHistoryRepository, type HistoryRepository } from '../db/history-repository.js';
 import { createIdeaRepository, type IdeaRepository } from '../db/ideas-repository.js';
+import { createWebhookRepository, type WebhookRepository } from '../db/webhook-repository.js';
 import { runMaintenance } from '../db/maintenance.js';
 
 declare module 'fastify' {
@@ -11,6 +12,7 @@ declare module 'fastify' {
     dbClient: Client;
     ideas: IdeaRepository;
     history: HistoryRepository;
+    webhookDeliveries: WebhookRepository;
   }
 }
 
@@ -23,6 +25,7 @@ export default fp(
     app.decorate('dbClient', client);
     app.decorate('ideas', createIdeaRepository(db));
     app.decorate('history', createHistoryRepository(client, { rankWindow: app.config.SEARCH_RANK_WINDOW }));
+    app.decorate('webhookDeliveries', createWebhookRepository(db));
 
     // Re-armed only after a run ends, so a slow run is never overlapped by the next one.
     let running: Promise<void> | undefined;
