@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.js';
+import { freePort } from './free-port.js';
+import { baseUrl, build, type BuildOptions } from './helper.js';
 import { projectRoot } from '../src/paths.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -29,6 +31,24 @@ export function webRoot(): Promise<string> {
     return dir;
   })();
   return built;
+}
+
+/**
+ * The service with the built web app (offline generator unless the options say otherwise), on a port chosen
+ * before it starts so the page's own origin can be allowed to open the WebSocket; allowOrigin: false leaves it
+ * out, and the service refuses the browser's upgrade.
+ */
+export async function serve(t: Tap, options: BuildOptions & { allowOrigin?: boolean } = {}) {
+  const root = await webRoot();
+  if (options.allowOrigin === false) {
+    const app = await build(t, { ...options, listen: true, webRoot: root });
+    return { app, base: baseUrl(app) };
+  }
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const app = await build(t, { ...options, config: { ...options.config, ALLOWED_ORIGINS: base }, webRoot: root });
+  await app.listen({ port, host: '127.0.0.1' });
+  return { app, base };
 }
 
 export async function launch(t: Tap): Promise<Browser> {

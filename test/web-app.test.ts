@@ -1,30 +1,8 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import type { Page } from 'playwright-core';
-import { cspViolations, launch, newContext, noChromium, watch, webRoot } from './browser.js';
-import { freePort } from './free-port.js';
-import { baseUrl, build, fakeGemini, type BuildOptions } from './helper.js';
-
-interface Tap {
-  after(fn: () => unknown): void;
-}
-
-/**
- * The service on a port chosen before it starts, so the page's own origin can be allowed to open the
- * WebSocket (allowOrigin: false leaves it out, and the browser's upgrade is refused).
- */
-async function serve(t: Tap, options: BuildOptions & { allowOrigin?: boolean } = {}) {
-  const root = await webRoot();
-  if (options.allowOrigin === false) {
-    const app = await build(t, { ...options, listen: true, webRoot: root });
-    return { app, base: baseUrl(app) };
-  }
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const app = await build(t, { ...options, config: { ...options.config, ALLOWED_ORIGINS: base }, webRoot: root });
-  await app.listen({ port, host: '127.0.0.1' });
-  return { app, base };
-}
+import { cspViolations, launch, newContext, noChromium, serve, watch } from './browser.js';
+import { fakeGemini } from './helper.js';
 
 async function write(page: Page, idea: string): Promise<number> {
   await page.fill('#idea', idea);

@@ -205,6 +205,7 @@ export function storeLang(lang: Lang): void {
 }
 
 export function formatDuration(lang: Lang, ms: number): string {
+  if (ms < 1000) return lang === 'zh' ? `${Math.round(ms)} 毫秒` : `${Math.round(ms)} ms`;
   const seconds = ms / 1000;
   const format = new Intl.NumberFormat(lang === 'zh' ? 'zh-Hans' : 'en', { maximumFractionDigits: seconds < 10 ? 1 : 0 });
   if (seconds < 60) return lang === 'zh' ? `${format.format(seconds)} 秒` : `${format.format(seconds)} s`;

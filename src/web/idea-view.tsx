@@ -18,6 +18,7 @@ export function IdeaView({ id }: { id: number }) {
   const app = useApp();
   const { t, client } = app;
   const specRef = useRef<HTMLDivElement>(null);
+  const sectionRef = useRef<HTMLElement>(null);
   const [detail, setDetail] = useState<IdeaDetail>();
   const [missing, setMissing] = useState(id < 0);
   const [loadError, setLoadError] = useState<string>();
@@ -30,6 +31,8 @@ export function IdeaView({ id }: { id: number }) {
   const [note, setNote] = useState<string>();
 
   useEffect(() => {
+    // On a phone the form fills the screen: bring the idea into view.
+    if ((sectionRef.current?.getBoundingClientRect().top ?? 0) > innerHeight * 0.6) sectionRef.current?.scrollIntoView({ block: 'start' });
     if (id < 0) return;
     const view = new StreamView(specRef.current!);
     const abort = new AbortController();
@@ -165,7 +168,7 @@ export function IdeaView({ id }: { id: number }) {
 
   const offline = detail?.generator === 'offline';
   return (
-    <section class="card" id="idea-view" data-idea-id={id} aria-labelledby="idea-title" aria-busy={running}>
+    <section class="card" id="idea-view" ref={sectionRef} data-idea-id={id} aria-labelledby="idea-title" aria-busy={running}>
       <div class="job-head">
         <h2 id="idea-title">{t.specHeading}</h2>
         {status ? (

@@ -48,7 +48,7 @@ export class StreamView {
     this.text = text;
     const whole = document.createElement('div');
     whole.className = 'block';
-    whole.innerHTML = renderTokens(lex(text));
+    fill(whole, renderTokens(lex(text)));
     this.container.replaceChildren(whole);
     this.count();
     return headingsOf(whole);
@@ -73,16 +73,22 @@ export class StreamView {
       if (token.type === 'space') continue;
       const block = document.createElement('div');
       block.className = 'block';
-      block.innerHTML = renderTokens([token]);
+      fill(block, renderTokens([token]));
       this.container.insertBefore(block, this.open);
     }
-    this.open.innerHTML = renderTokens(exact ? tokens.slice(Math.max(last, 0)) : tokens);
+    fill(this.open, renderTokens(exact ? tokens.slice(Math.max(last, 0)) : tokens));
     this.count();
   }
 
   private count(): void {
     this.container.dataset.renders = String(++this.renders);
   }
+}
+
+/** Sanitised HTML into a block; code blocks and tables scroll sideways, so they take keyboard focus. */
+function fill(block: HTMLElement, html: string): void {
+  block.innerHTML = html;
+  block.querySelectorAll<HTMLElement>('pre, table').forEach((scroller) => (scroller.tabIndex = 0));
 }
 
 function headingsOf(root: HTMLElement): Heading[] {
