@@ -137,6 +137,65 @@ t.test('when the WebSocket is refused the page follows the job by polling and sa
   t.equal(api.status, 'completed');
 });
 
+t.test('a dropped WebSocket: the page says it is reconnecting, comes back live, and the spec has no gap or repeat', { skip: noChromium }, async (t) => {
+  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '300', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
+  const { base } = await serve(t, { config: fake.config, env: fake.env });
+  const context = await newContext(await launch(t));
+  await context.addInitScript(() => {
+    // Every transport the badge shows, in order.
+    const seen: string[] = [];
+    (window as unknown as { transports: string[] }).transports = seen;
+    new MutationObserver(() => {
+      const now = document.querySelector<HTMLElement>('#transport')?.dataset.transport;
+      if (now && seen[seen.length - 1] !== now) seen.push(now);
+    }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-transport'] });
+  });
+  const page = await context.newPage();
+  // The first socket is cut once the first text arrives; the ones after it pass through.
+  let cut = false;
+  await page.routeWebSocket(/\/api\/ws$/, (socket) => {
+    const server = socket.connectToServer();
+    socket.onMessage((message) => server.send(message));
+    server.onMessage((message) => {
+      socket.send(message);
+      if (!cut && typeof message === 'string' && message.includes('"delta"')) {
+        cut = true;
+        void socket.close({ code: 4000, reason: 'cut by the test' });
+        void server.close();
+      }
+    });
+  });
+  await page.goto(`${base}/`);
+  const id = await write(page, 'A shed where neighbours lend each other tools');
+  await page.waitForSelector('#job-status[data-status="completed"]');
+  const transports = await page.evaluate(() => (window as unknown as { transports: string[] }).transports);
+  t.ok(cut, 'the socket was cut mid-stream');
+  t.same(transports.slice(0, 3), ['websocket', 'reconnecting', 'websocket'], `live, reconnecting, live again (${transports.join(' → ')})`);
+  const api = await (await fetch(`${base}/api/spec/${id}`)).json();
+  t.equal(api.generatedSpec, CHUNKS.join(''));
+  t.same(await page.locator('#spec h2').allInnerTexts(), ['Users', 'Requirements', 'Open questions'], 'the page shows the stored spec');
+});
+
+t.test('a retry shows its attempt number and starts the text again', { skip: noChromium }, async (t) => {
+  const fake = fakeGemini(t, 'crash-once', { GEMINI_FAKE_DELAY_MS: '300', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
+  const { base } = await serve(t, { config: fake.config, env: fake.env });
+  const page = await (await newContext(await launch(t))).newPage();
+  const problems = watch(page);
+  await page.goto(`${base}/`);
+  await write(page, 'A shed where neighbours lend each other tools');
+  const during = await page.waitForFunction(() => {
+    const status = document.querySelector('#job-status')?.textContent ?? '';
+    const text = document.querySelector('#spec')?.textContent ?? '';
+    return /attempt 2/.test(status) && text.includes('Shared tool shed') ? { status, text } : false;
+  });
+  const seen = (await during.jsonValue()) as { status: string; text: string };
+  t.match(seen.status, /Writing · attempt 2/, 'the second attempt is shown');
+  t.notMatch(seen.text, /partial text/, "the failed attempt's text is gone");
+  await page.waitForSelector('#job-status[data-status="completed"]');
+  t.notMatch(await page.locator('#spec').innerText(), /partial text/);
+  t.same(problems, []);
+});
+
 t.test('a failed job shows the error and what to do', { skip: noChromium }, async (t) => {
   const fake = fakeGemini(t, 'exit41');
   const { base } = await serve(t, { config: fake.config, env: fake.env });
