@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
-import { buildWeb } from '../scripts/build-web.js';
 import { freePort } from './free-port.js';
 import { baseUrl, build, type BuildOptions } from './helper.js';
+import { webRoot } from './web-build.js';
 import { projectRoot } from '../src/paths.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -15,22 +14,6 @@ export const noChromium = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not ins
 
 interface Tap {
   after(fn: () => unknown): void;
-}
-
-let built: Promise<string> | undefined;
-
-/**
- * The web app as `npm run build` bundles it, built once per test process from the current source into a
- * folder of its own (so a stale dist/web never answers, and parallel test files never share one).
- */
-export function webRoot(): Promise<string> {
-  built ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'idea2spec-web-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    await buildWeb(dir);
-    return dir;
-  })();
-  return built;
 }
 
 /**

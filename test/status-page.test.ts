@@ -22,6 +22,7 @@ t.test('the /status dashboard and /api/docs run in Chromium with no errors and n
   await page.locator(`#jobs tr[data-job-id="${jobId}"]`).waitFor();
   t.match(await page.locator(`#jobs tr[data-job-id="${jobId}"]`).innerText(), /completed/, 'the job just run is listed as completed');
   t.equal(await page.locator('#overall').getAttribute('data-status'), 'OK');
+  t.equal(await page.locator('#app-link').getAttribute('href'), '/', 'the dashboard links to the web app');
 
   const points = async (id: string) => Number(await page.locator(`#${id}`).getAttribute('data-points'));
   await page.waitForFunction(() => ['chart-latency', 'chart-memory', 'chart-jobs'].every((id) => Number(document.getElementById(id)?.dataset.points) > 0));
