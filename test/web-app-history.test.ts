@@ -109,6 +109,7 @@ t.test('deep links open an idea; the back button returns to the previous one', {
   await page.goForward();
   await page.locator('#idea-input', { hasText: 'A shed where' }).waitFor({ state: 'attached' });
   t.pass('forward shows the second');
+  t.equal(await page.title(), 'A shed where neighbours lend each other tools — idea2spec', "the tab is named after the idea");
 
   await page.goto(`${base}/ideas/999999`);
   await page.locator('#idea-title', { hasText: 'does not exist' }).waitFor();

@@ -73,6 +73,11 @@ export function App() {
   const ideaPath = /^\/ideas\/([^/]+)\/?$/.exec(path);
   const ideaId = ideaPath && /^[1-9]\d{0,15}$/.test(ideaPath[1]) ? Number(ideaPath[1]) : ideaPath ? -1 : undefined;
 
+  useEffect(() => {
+    // An idea's view names the tab after the idea; elsewhere it is the app's name.
+    if (ideaId === undefined) document.title = t.title;
+  }, [ideaId, t]);
+
   return (
     <Ctx.Provider value={app}>
       <a class="skip" href="#idea">
