@@ -10,17 +10,16 @@ import configPlugin from './plugins/config.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js';
-import examplePagePlugin from './plugins/example-page.js';
 import geminiPlugin from './plugins/gemini.js';
 import healthPlugin from './plugins/health.js';
 import jobsPlugin from './plugins/jobs.js';
 import metricsPlugin from './plugins/metrics.js';
 import securityPlugin from './plugins/security.js';
+import webAppPlugin from './plugins/web-app.js';
 import webhooksPlugin from './plugins/webhooks.js';
 import websocketPlugin from './plugins/websocket.js';
 import type { Resolver } from './webhooks/address-policy.js';
 import eventRoutes from './routes/events.js';
-import examplePageRoutes from './routes/example-page.js';
 import generateRoutes from './routes/generate.js';
 import healthRoutes from './routes/health.js';
 import historyRoutes from './routes/history.js';
@@ -28,6 +27,7 @@ import jobRoutes from './routes/jobs.js';
 import metricsRoutes from './routes/metrics.js';
 import specRoutes from './routes/spec.js';
 import statusPageRoutes from './routes/status-page.js';
+import webAppRoutes from './routes/web-app.js';
 import wsRoutes from './routes/ws.js';
 
 export interface BuildAppOptions {
@@ -38,6 +38,8 @@ export interface BuildAppOptions {
   generatorEnv?: NodeJS.ProcessEnv;
   /** How webhook hosts are resolved (default: the system's resolver). */
   webhookResolver?: Resolver;
+  /** Where the built web app is (default dist/web; tests build one of their own). */
+  webRoot?: string;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -76,7 +78,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(websocketPlugin);
   await app.register(metricsPlugin);
   await app.register(healthPlugin, { env: options.generatorEnv });
-  await app.register(examplePagePlugin);
+  await app.register(webAppPlugin, { root: options.webRoot });
 
   // Routes: encapsulated, they only use what the plugins decorate.
   await app.register(generateRoutes);
@@ -88,7 +90,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
   await app.register(statusPageRoutes);
-  await app.register(examplePageRoutes);
+  await app.register(webAppRoutes);
 
   return app;
 }

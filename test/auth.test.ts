@@ -92,10 +92,10 @@ t.test('the open/protected policy, route by route', async (t) => {
   const { requiresApiKey } = await import('../src/plugins/auth.js');
   const on = { API_KEY: KEY, METRICS_REQUIRE_API_KEY: false };
   const strict = { API_KEY: KEY, METRICS_REQUIRE_API_KEY: true };
-  for (const url of ['/api/health', '/api/health/live', '/api/health/ready', '/api/gemini/health', '/api/docs', '/api/docs/json', '/api/docs/static/index.html', '/status']) {
+  for (const url of ['/api/health', '/api/health/live', '/api/health/ready', '/api/gemini/health', '/api/docs', '/api/docs/json', '/api/docs/static/index.html', '/status', '/', '/ideas/:id', '/assets/:name']) {
     t.notOk(requiresApiKey(url, 'GET', strict), `${url} is open`);
   }
-  for (const url of ['/api/generate', '/api/ws', '/api/history', '/api/history/stats', '/api/history/:id', '/api/spec/:id', '/api/download/:id', '/api/job/:jobId/status', '/api/healthy-looking', '/api/docsx']) {
+  for (const url of ['/api/generate', '/api/ws', '/api/history', '/api/history/stats', '/api/history/:id', '/api/spec/:id', '/api/download/:id', '/api/job/:jobId/status', '/api/healthy-looking', '/api/docsx', '/ideasx', '/assetsx']) {
     t.ok(requiresApiKey(url, 'GET', on), `${url} is protected`);
   }
   t.notOk(requiresApiKey('/metrics', 'GET', on), '/metrics is open by default');

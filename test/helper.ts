@@ -29,6 +29,8 @@ export interface BuildOptions {
   listen?: boolean;
   /** Stands in for DNS when webhook hosts are resolved. */
   webhookResolver?: Resolver;
+  /** A built web app (test/browser.ts builds one); default dist/web. */
+  webRoot?: string;
 }
 
 /** The app exactly as production builds it, on a fresh database, closed when the test ends. */
@@ -51,7 +53,7 @@ export async function build(t: Tap, options: BuildOptions = {}): Promise<Fastify
       ...options.config,
     },
   );
-  const app = await buildApp({ config, generatorEnv: options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME }, webhookResolver: options.webhookResolver });
+  const app = await buildApp({ config, generatorEnv: options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME }, webhookResolver: options.webhookResolver, webRoot: options.webRoot });
   t.after(() => app.close());
   if (options.listen) await app.listen({ port: 0, host: '127.0.0.1' });
   else await app.ready();

@@ -9,8 +9,11 @@ import { ErrorResponse } from '../schemas/common.js';
 export const WS_PROTOCOL = 'idea2spec';
 const WS_TOKEN_PREFIX = 'bearer.';
 
-/** Probes and documentation stay open so orchestrators and readers need no secret. */
-const ALWAYS_OPEN = [/^\/api\/health(\/|$)/, /^\/api\/gemini\/health$/, /^\/api\/docs(\/|$)/, /^\/status$/];
+/**
+ * Probes and documentation stay open so orchestrators and readers need no secret; so do the web app's page and
+ * assets, which hold no data: the app asks for the key and sends it on every API call and the WebSocket.
+ */
+const ALWAYS_OPEN = [/^\/api\/health(\/|$)/, /^\/api\/gemini\/health$/, /^\/api\/docs(\/|$)/, /^\/status$/, /^\/$/, /^\/ideas\//, /^\/assets\//];
 const METRICS = [/^\/metrics$/, /^\/api\/metrics(\/|$)/];
 
 /** `/api/v1/x` is the same route as `/api/x`: the patterns are written once, for the unversioned path. */
