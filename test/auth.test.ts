@@ -92,10 +92,10 @@ t.test('the open/protected policy, route by route', async (t) => {
   const { requiresApiKey } = await import('../src/plugins/auth.js');
   const on = { API_KEY: KEY, METRICS_REQUIRE_API_KEY: false };
   const strict = { API_KEY: KEY, METRICS_REQUIRE_API_KEY: true };
-  for (const url of ['/api/health', '/api/health/live', '/api/health/ready', '/api/gemini/health', '/api/docs', '/api/docs/json', '/api/docs/static/index.html', '/status']) {
+  for (const url of ['/api/health', '/api/health/live', '/api/health/ready', '/api/gemini/health', '/api/docs', '/api/docs/json', '/api/docs/static/index.html', '/status', '/', '/ideas/:id', '/assets/:name']) {
     t.notOk(requiresApiKey(url, 'GET', strict), `${url} is open`);
   }
-  for (const url of ['/api/generate', '/api/ws', '/api/history', '/api/history/stats', '/api/history/:id', '/api/spec/:id', '/api/download/:id', '/api/job/:jobId/status', '/api/healthy-looking', '/api/docsx']) {
+  for (const url of ['/api/generate', '/api/ws', '/api/history', '/api/history/stats', '/api/history/:id', '/api/spec/:id', '/api/download/:id', '/api/job/:jobId/status', '/api/healthy-looking', '/api/docsx', '/ideasx', '/assetsx']) {
     t.ok(requiresApiKey(url, 'GET', on), `${url} is protected`);
   }
   t.notOk(requiresApiKey('/metrics', 'GET', on), '/metrics is open by default');
@@ -103,6 +103,10 @@ t.test('the open/protected policy, route by route', async (t) => {
   t.ok(requiresApiKey('/metrics', 'GET', strict), '/metrics is protected with METRICS_REQUIRE_API_KEY');
   t.ok(requiresApiKey('/api/metrics/summary', 'GET', strict));
   t.notOk(requiresApiKey('/api/generate', 'OPTIONS', on));
+  t.ok(requiresApiKey('/api/v1/generate', 'POST', on), 'a versioned path is protected like its unversioned alias');
+  t.notOk(requiresApiKey('/api/v1/health', 'GET', on), 'and open like it');
+  t.notOk(requiresApiKey('/api/v1/metrics/summary', 'GET', on));
+  t.ok(requiresApiKey('/api/v1/metrics/summary', 'GET', strict));
   t.notOk(requiresApiKey('/api/generate', 'POST', { API_KEY: undefined, METRICS_REQUIRE_API_KEY: true }));
 });
 

@@ -8,6 +8,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { isTerminal } from '../src/jobs/transitions.js';
 import type { JobEvent } from '../src/schemas/jobs.js';
+import type { Resolver } from '../src/webhooks/address-policy.js';
 
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -27,6 +28,10 @@ export interface BuildOptions {
   /** Reuse a database file (restart scenarios). */
   dbFile?: string;
   listen?: boolean;
+  /** Stands in for DNS when webhook hosts are resolved. */
+  webhookResolver?: Resolver;
+  /** A built web app (test/browser.ts builds one); default dist/web. */
+  webRoot?: string;
 }
 
 /** The app exactly as production builds it, on a fresh database, closed when the test ends. */
@@ -49,7 +54,7 @@ export async function build(t: Tap, options: BuildOptions = {}): Promise<Fastify
       ...options.config,
     },
   );
-  const app = await buildApp({ config, generatorEnv: options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const app = await buildApp({ config, generatorEnv: options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME }, webhookResolver: options.webhookResolver, webRoot: options.webRoot });
   t.after(() => app.close());
   if (options.listen) await app.listen({ port: 0, host: '127.0.0.1' });
   else await app.ready();

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { build, submit } from './helper.js';
+import { webRoot } from './web-build.js';
 
 // What a browser or a script from elsewhere sees: headers, CORS, rate limits and
 // size limits. The WebSocket Origin check is in websocket.test.ts, argv
@@ -21,8 +22,8 @@ t.test('security headers on every response, errors included', async (t) => {
 });
 
 t.test('every page a browser renders carries the Content-Security-Policy', async (t) => {
-  const app = await build(t);
-  for (const url of ['/', '/status', '/api/docs', '/api/docs/static/oauth2-redirect.html']) {
+  const app = await build(t, { webRoot: await webRoot() });
+  for (const url of ['/', '/ideas/1', '/status', '/api/docs', '/api/docs/static/oauth2-redirect.html']) {
     const res = await app.inject({ method: 'GET', url });
     t.equal(res.statusCode, 200, url);
     t.match(res.headers['content-type'], 'text/html', url);

@@ -1,29 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { projectRoot } from '../src/paths.js';
+import { artifact, cspViolations, launch, newContext, noChromium, watch } from './browser.js';
 import { baseUrl, build, submit } from './helper.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(projectRoot, 'artifacts');
 const IDEA = 'A marketplace where neighbours lend each other tools';
 
-/** Console errors and CSP violations seen by a page, as text. */
-function watch(page: Page) {
-  const problems: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  return problems;
-}
-
-async function cspViolations(page: Page): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
-}
-
-t.test('the /status dashboard and /api/docs run in Chromium with no errors and no CSP violations', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs it)` }, async (t) => {
+t.test('the /status dashboard and /api/docs run in Chromium with no errors and no CSP violations', { skip: noChromium }, async (t) => {
   const app = await build(t, { listen: true, config: { HEALTH_SAMPLE_MS: 100 } });
   const base = baseUrl(app);
   const done = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } });
@@ -32,18 +13,8 @@ t.test('the /status dashboard and /api/docs run in Chromium with no errors and n
   for (let i = 0; i < 20; i++) await fetch(`${base}/api/health`);
   await fetch(`${base}/api/spec/${done.json().id}`);
 
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  t.teardown(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  await context.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`));
-  });
-  mkdirSync(ARTIFACTS, { recursive: true });
+  const browser = await launch(t);
+  const context = await newContext(browser, { viewport: { width: 1400, height: 1000 } });
 
   const page = await context.newPage();
   const problems = watch(page);
@@ -51,6 +22,7 @@ t.test('the /status dashboard and /api/docs run in Chromium with no errors and n
   await page.locator(`#jobs tr[data-job-id="${jobId}"]`).waitFor();
   t.match(await page.locator(`#jobs tr[data-job-id="${jobId}"]`).innerText(), /completed/, 'the job just run is listed as completed');
   t.equal(await page.locator('#overall').getAttribute('data-status'), 'OK');
+  t.equal(await page.locator('#app-link').getAttribute('href'), '/', 'the dashboard links to the web app');
 
   const points = async (id: string) => Number(await page.locator(`#${id}`).getAttribute('data-points'));
   await page.waitForFunction(() => ['chart-latency', 'chart-memory', 'chart-jobs'].every((id) => Number(document.getElementById(id)?.dataset.points) > 0));
@@ -65,7 +37,7 @@ t.test('the /status dashboard and /api/docs run in Chromium with no errors and n
   await page.locator(`#jobs tr[data-job-id="${later.json().jobId}"]`).waitFor();
   t.pass('a new job appears without a reload');
 
-  await page.screenshot({ path: join(ARTIFACTS, 'status.png'), fullPage: true });
+  await page.screenshot({ path: artifact('status.png'), fullPage: true });
   t.same(await cspViolations(page), [], 'no CSP violations on /status');
   t.same(problems, [], 'no console errors on /status');
 
@@ -74,7 +46,7 @@ t.test('the /status dashboard and /api/docs run in Chromium with no errors and n
   await docs.goto(`${base}/api/docs`);
   await docs.locator('.swagger-ui .info .title').waitFor();
   await docs.locator('.opblock-summary-path', { hasText: '/api/metrics/summary' }).first().waitFor();
-  await docs.screenshot({ path: join(ARTIFACTS, 'docs.png') });
+  await docs.screenshot({ path: artifact('docs.png') });
   t.same(await cspViolations(docs), [], 'no CSP violations on /api/docs');
   t.same(docsProblems, [], 'no console errors on /api/docs');
 });

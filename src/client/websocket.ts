@@ -13,6 +13,9 @@ export type WebSocketFactory = (url: string) => Promise<WebSocketLike>;
 
 export const OPEN = 1;
 
+/** What the server (src/plugins/auth.ts) reads: its own protocol name, and the key behind `bearer.`. */
+const browserSubprotocols = (apiKey: string): string[] => ['idea2spec', `bearer.${apiKey}`];
+
 /**
  * The runtime's WebSocket, or the `ws` package where there is none (Node 20).
  * `ws` is loaded only then, so browser bundles never need it. With `ws` the API
@@ -22,7 +25,7 @@ export const OPEN = 1;
 export function defaultWebSocketFactory(apiKey: string | undefined): WebSocketFactory {
   return async (url) => {
     const native = (globalThis as { WebSocket?: new (url: string, protocols?: string[]) => WebSocketLike }).WebSocket;
-    if (native) return new native(url, apiKey ? ['bearer', apiKey] : undefined);
+    if (native) return new native(url, apiKey ? browserSubprotocols(apiKey) : undefined);
     const { WebSocket } = await import('ws');
     return new WebSocket(url, apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {}) as unknown as WebSocketLike;
   };

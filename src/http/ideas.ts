@@ -1,5 +1,5 @@
-import type { IdeaRow } from '../db/schema.js';
-import type { IdeaDetail } from '../schemas/ideas.js';
+import type { IdeaRow, WebhookDeliveryRow } from '../db/schema.js';
+import type { IdeaDetail, WebhookDelivery } from '../schemas/ideas.js';
 import type { JobError } from '../schemas/jobs.js';
 import { isoTime, isoTimeOrUndefined } from '../time.js';
 
@@ -40,4 +40,17 @@ export function toIdeaDetail(row: IdeaRow): IdeaDetail {
 export function parseIdeaId(raw: string): number | undefined {
   const id = Number(raw);
   return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+/** How the idea shows its webhook. */
+export function toWebhookDelivery(row: WebhookDeliveryRow): WebhookDelivery {
+  return {
+    url: row.url,
+    status: row.status,
+    attempts: row.attempts,
+    ...(row.lastStatusCode !== null ? { lastStatusCode: row.lastStatusCode } : {}),
+    ...(row.lastError !== null ? { lastError: row.lastError } : {}),
+    ...(row.nextAttemptAt !== null && row.status === 'pending' ? { nextAttemptAt: isoTime(row.nextAttemptAt) } : {}),
+    ...(row.deliveredAt !== null ? { deliveredAt: isoTime(row.deliveredAt) } : {}),
+  };
 }

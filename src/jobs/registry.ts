@@ -11,7 +11,7 @@ import type { CircuitBreaker } from '../generators/circuit-breaker.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
 import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
-import { Job, rowSeq, snapshotFromRow, type JobTimes } from './job.js';
+import { Job, lastEventFromRow, rowSeq, snapshotFromRow, type JobTimes } from './job.js';
 import type { JobControl } from './stores/control.js';
 import type { EventLog, TextChange } from './stores/event-log.js';
 import type { JobQueue } from './stores/queue.js';
@@ -129,6 +129,15 @@ export class JobRegistry {
     if (live) return live.snapshot();
     const row = await this.deps.ideas.findByJobId(jobId);
     return row ? snapshotFromRow(row) : undefined;
+  }
+
+  /** The job's last event: from the event log while it holds the job, else rebuilt from the row. */
+  async lastEvent(jobId: string): Promise<JobEvent | undefined> {
+    const logged = await this.deps.events.snapshot(jobId);
+    const [last] = logged ? await this.deps.events.after(jobId, logged.seq - 1) : [];
+    if (last) return last;
+    const row = await this.deps.ideas.findByJobId(jobId);
+    return row ? lastEventFromRow(row) : undefined;
   }
 
   /**

@@ -6,8 +6,10 @@
 export const JOB_STATUSES = ['queued', 'started', 'processing', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export type TerminalStatus = 'completed' | 'failed' | 'cancelled';
-export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set<TerminalStatus>(['completed', 'failed', 'cancelled']);
+/** The statuses a job never leaves. */
+export const TERMINAL_STATUS_LIST = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export type TerminalStatus = (typeof TERMINAL_STATUS_LIST)[number];
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(TERMINAL_STATUS_LIST);
 
 /** What a crash can leave behind: start-up recovery picks these rows up again. */
 export const UNFINISHED_STATUSES = JOB_STATUSES.filter((s) => !TERMINAL_STATUSES.has(s));

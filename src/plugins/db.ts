@@ -6,6 +6,7 @@ import { createHistoryRepository, type HistoryRepository } from '../db/history-r
 import { createIdeaRepository, type IdeaRepository } from '../db/ideas-repository.js';
 import { createJobActivityRepository, type JobActivityRepository } from '../db/job-activity-repository.js';
 import { createMetricsRepository, type MetricsRepository } from '../db/metrics-repository.js';
+import { createWebhookRepository, type WebhookRepository } from '../db/webhook-repository.js';
 import { runMaintenance } from '../db/maintenance.js';
 
 declare module 'fastify' {
@@ -20,6 +21,7 @@ declare module 'fastify' {
     jobActivity: JobActivityRepository;
     /** performance_metrics: response times. */
     performanceMetrics: MetricsRepository;
+    webhookDeliveries: WebhookRepository;
   }
 }
 
@@ -38,6 +40,7 @@ export default fp(
     app.decorate('healthLogs', createHealthRepository(db));
     app.decorate('jobActivity', createJobActivityRepository(db));
     app.decorate('performanceMetrics', createMetricsRepository(db));
+    app.decorate('webhookDeliveries', createWebhookRepository(db));
 
     // Re-armed only after a run ends, so a slow run is never overlapped by the next one.
     let running: Promise<void> | undefined;

@@ -10,7 +10,7 @@ const SWAGGER_LOGO_STYLE = '.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cl
 const swaggerLogoStyleHash = `'sha256-${createHash('sha256').update(SWAGGER_LOGO_STYLE).digest('base64')}'`;
 
 /**
- * One policy for every page the service serves (/status, the example page at / and the Swagger UI at
+ * One policy for every page the service serves (/status, the web app at / and /ideas/:id, and the Swagger UI at
  * /api/docs): their own scripts, styles and data: images, and fetches to this origin — nothing else.
  * No upgrade-insecure-requests: the service itself speaks plain HTTP (TLS, if any, ends at a proxy),
  * and the directive would send the pages' own assets to an https:// port that does not exist.
@@ -30,7 +30,7 @@ const DOCUMENT_POLICY = {
 };
 
 /** Routes that answer with HTML a browser renders (Swagger UI's static folder holds pages too). */
-const DOCUMENT_ROUTES = [/^\/$/, /^\/status$/, /^\/api\/docs(\/|$)/];
+const DOCUMENT_ROUTES = [/^\/$/, /^\/ideas\//, /^\/status$/, /^\/api\/docs(\/|$)/];
 const servesDocuments = (url: string) => DOCUMENT_ROUTES.some((pattern) => pattern.test(url));
 
 /** Security headers, exact-origin CORS and per-IP rate limits, all from the configuration. */
@@ -58,7 +58,8 @@ export default fp(
       // servers, a page's same-origin GETs) nothing is cross-origin, so no CORS header is needed or sent.
       origin: (origin, cb) => cb(null, origin !== undefined && origins.has(origin)),
       methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'x-request-id'],
+      // last-event-id: the SDK resumes an event stream with it (fetch, since EventSource cannot send the key).
+      allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'x-request-id', 'last-event-id'],
       exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'location'],
       maxAge: 600,
     });

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { Errors } from '../errors.js';
 import { ErrorResponse } from '../schemas/common.js';
 import { downloadFileName } from '../http/download-name.js';
-import { parseIdeaId, toIdeaDetail } from '../http/ideas.js';
+import { parseIdeaId, toIdeaDetail, toWebhookDelivery } from '../http/ideas.js';
 import { IdeaDetail, IdeaIdParams } from '../schemas/ideas.js';
 
 /** One idea: read it whole, or download its specification as Markdown. */
@@ -25,7 +25,11 @@ const specRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: IdeaDetail, 400: ErrorResponse, 404: ErrorResponse },
       },
     },
-    async (request) => toIdeaDetail(await findIdea(request.params.id)),
+    async (request) => {
+      const row = await findIdea(request.params.id);
+      const webhook = await app.webhookDeliveries.findByIdea(row.id);
+      return { ...toIdeaDetail(row), ...(webhook ? { webhook: toWebhookDelivery(webhook) } : {}) };
+    },
   );
 
   app.get(

@@ -9,7 +9,7 @@ import {
   type ClientMessage,
 } from '../schemas/ws.js';
 import type { Connection } from '../websocket/hub.js';
-import { websocketProtocolDoc } from '../websocket/protocol-doc.js';
+import { websocketProtocolDoc } from '../docs/websocket-protocol.js';
 
 /** One checker per message type, so an error names what is wrong with the message the client meant to send. */
 const checkers = {

@@ -2,6 +2,23 @@ import { Type, type Static } from '@sinclair/typebox';
 import { IsoDate } from './common.js';
 import { JobError, JobStatus } from './jobs.js';
 
+/** The state of the idea's webhook, when it asked for one. */
+export const WebhookDelivery = Type.Object(
+  {
+    url: Type.String(),
+    status: Type.Union([Type.Literal('waiting'), Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')], {
+      description: 'waiting: the job has not ended; pending: being delivered or retried; delivered: a 2xx answer; failed: gave up (refused address, or WEBHOOK_MAX_ATTEMPTS reached)',
+    }),
+    attempts: Type.Integer({ minimum: 0 }),
+    lastStatusCode: Type.Optional(Type.Integer()),
+    lastError: Type.Optional(Type.String()),
+    nextAttemptAt: Type.Optional(IsoDate),
+    deliveredAt: Type.Optional(IsoDate),
+  },
+  { title: 'WebhookDelivery' },
+);
+export type WebhookDelivery = Static<typeof WebhookDelivery>;
+
 export const IdeaDetail = Type.Object(
   {
     id: Type.Integer(),
@@ -19,6 +36,7 @@ export const IdeaDetail = Type.Object(
     createdAt: IsoDate,
     updatedAt: IsoDate,
     completedAt: Type.Optional(IsoDate),
+    webhook: Type.Optional(WebhookDelivery),
   },
   { title: 'IdeaDetail' },
 );

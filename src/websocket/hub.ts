@@ -90,7 +90,7 @@ export class WebSocketHub {
     socket.send(JSON.stringify(message));
   }
 
-  sendError(conn: Connection, code: string, message: string, jobId?: string): void {
+  sendError(conn: Connection, code: WsErrorMessage['code'], message: string, jobId?: string): void {
     this.send(conn, { type: 'error', code, message, ...(jobId ? { jobId } : {}) } satisfies WsErrorMessage);
   }
 
