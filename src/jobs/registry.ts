@@ -8,14 +8,14 @@ import type { CircuitBreaker } from '../generators/circuit-breaker.js';
 import { CancelledError } from '../generators/errors.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
-import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
+import type { JobEvent, JobSnapshot } from '../schemas/jobs.js';
 import { Job, lastEventFromRow, rowSeq, snapshotFromRow, type JobTimes } from './job.js';
 import { JobRowMirror } from './mirror.js';
-import { JobRunner } from './runner.js';
+import { JobRunner, type FinishJob } from './runner.js';
 import type { JobControl } from './stores/control.js';
 import type { EventLog, TextChange } from './stores/event-log.js';
 import type { JobQueue } from './stores/queue.js';
-import { isTerminal, type TerminalStatus } from './transitions.js';
+import { isTerminal } from './transitions.js';
 
 export interface SubmitInput {
   idea: string;
@@ -279,14 +279,7 @@ export class JobRegistry {
   }
 
   /** Ends a job: the terminal event, the row, the counters, and its release once the row is written. */
-  private finish(
-    job: Job,
-    status: TerminalStatus,
-    message: string,
-    error?: JobError,
-    result?: JobEvent['result'],
-    generatorMeta?: Record<string, unknown>,
-  ): void {
+  private finish(...[job, status, message, error, result, generatorMeta]: Parameters<FinishJob>): void {
     job.transition(status, message, { ...(error ? { error } : {}), ...(result ? { result } : {}) });
     this.counters[status]++;
     this.mirror.write(job, {
