@@ -1,0 +1,146 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Client, InStatement } from '@libsql/client';
+import { SPACELESS_RANGES } from './search-terms.js';
+
+/** Which code points of the Basic Multilingual Plane are of a spaceless script: one lookup per character. */
+const SPACELESS_BMP = new Uint8Array(0x10000);
+for (const [from, to] of SPACELESS_RANGES) for (let cp = from; cp <= Math.min(to, 0xffff); cp++) SPACELESS_BMP[cp] = 1;
+const SPACELESS_ASTRAL = SPACELESS_RANGES.filter(([, to]) => to > 0xffff);
+
+const isSpaceless = (cp: number) => (cp <= 0xffff ? SPACELESS_BMP[cp] === 1 : SPACELESS_ASTRAL.some(([from, to]) => cp >= from && cp <= to));
+
+/**
+ * The bigram index's tokens of a text, in one pass: every character of a spaceless
+ * script, followed by the pair it starts when the next character is of such a
+ * script too. 分配家務 gives "分 分配 配 配家 家 家務 務" (see drizzle/0003 and 0005).
+ */
+export function bigramTokens(text: string): string {
+  // Written as UTF-16 code units into one buffer and decoded once: building millions of
+  // small strings costs ten times more at 1,000,000 characters. A character yields at most
+  // a space, itself, a space and the pair: 5 units for one of the BMP, 8 for a surrogate pair (4 per unit).
+  const out = new Uint16Array(text.length * 5);
+  let n = 0;
+  let cp = text.length > 0 ? text.codePointAt(0)! : 0;
+  for (let i = 0; i < text.length; ) {
+    const size = cp > 0xffff ? 2 : 1;
+    const next = i + size < text.length ? text.codePointAt(i + size)! : -1;
+    if (isSpaceless(cp)) {
+      if (n > 0) out[n++] = 0x20;
+      for (let k = 0; k < size; k++) out[n++] = text.charCodeAt(i + k);
+      if (next >= 0 && isSpaceless(next)) {
+        out[n++] = 0x20;
+        const nextSize = next > 0xffff ? 2 : 1;
+        for (let k = 0; k < size + nextSize; k++) out[n++] = text.charCodeAt(i + k);
+      }
+    }
+    i += size;
+    cp = next;
+  }
+  return UTF16.decode(out.subarray(0, n));
+}
+
+const UTF16 = new TextDecoder('utf-16le');
+
+/** Characters of text indexed per write transaction when catching up on many rows (one row is never split). */
+const BATCH_CHARS = 200_000;
+const BATCH_ROWS = 256;
+const RETRY_MS = 2_000;
+
+/**
+ * Keeps ideas_fts_bigram current. The triggers of drizzle/0005 list the rows whose
+ * indexed text changed in ideas_bigram_pending; catchUp() indexes them from
+ * ideas_bigram_source (the text the indexes see: a running job's spec is not final
+ * and is left out), one batch per write transaction, yielding to the event loop
+ * between batches so requests are served in between. A row that changes while it
+ * is being indexed keeps a newer version in the pending table and is indexed again.
+ */
+export function createBigramIndexer(client: Client, options: { onError?: (err: unknown) => void } = {}) {
+  const wanted = new Set<number>();
+  let dirty = false;
+  let running: Promise<void> | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  /** The next rows to index, the wanted ones first, up to BATCH_CHARS of text (always at least one row). */
+  async function nextBatch(): Promise<Array<{ id: number; version: number }>> {
+    const first = [...wanted];
+    wanted.clear();
+    const { rows } = await client.execute({
+      sql: `SELECT p.id, p.version, coalesce(length(s.user_input) + length(s.generated_spec), 0) AS size
+            FROM ideas_bigram_pending p LEFT JOIN ideas_bigram_source s ON s.id = p.id
+            ORDER BY p.id IN (SELECT value FROM json_each(:first)) DESC, p.id LIMIT :rows`,
+      args: { first: JSON.stringify(first), rows: BATCH_ROWS },
+    });
+    const batch: Array<{ id: number; version: number }> = [];
+    let chars = 0;
+    for (const row of rows) {
+      if (batch.length > 0 && chars + Number(row.size) > BATCH_CHARS) break;
+      batch.push({ id: Number(row.id), version: Number(row.version) });
+      chars += Number(row.size);
+    }
+    return batch;
+  }
+
+  async function indexBatch(batch: Array<{ id: number; version: number }>): Promise<void> {
+    // Version and text in one statement: both from the same moment.
+    const { rows } = await client.execute({
+      sql: `SELECT p.id, p.version, s.user_input, s.generated_spec, s.status
+            FROM ideas_bigram_pending p LEFT JOIN ideas_bigram_source s ON s.id = p.id
+            WHERE p.id IN (SELECT value FROM json_each(:ids))`,
+      args: { ids: JSON.stringify(batch.map((b) => b.id)) },
+    });
+    const statements: InStatement[] = [];
+    for (const row of rows) {
+      const id = Number(row.id);
+      statements.push({ sql: 'DELETE FROM ideas_fts_bigram WHERE rowid = ?', args: [id] });
+      const idea = bigramTokens(String(row.user_input ?? ''));
+      const spec = bigramTokens(String(row.generated_spec ?? ''));
+      if (idea || spec) {
+        statements.push({ sql: 'INSERT INTO ideas_fts_bigram (rowid, user_input, generated_spec, status) VALUES (?, ?, ?, ?)', args: [id, idea, spec, row.status] });
+      }
+      statements.push({ sql: 'DELETE FROM ideas_bigram_pending WHERE id = ? AND version = ?', args: [id, Number(row.version)] });
+    }
+    if (statements.length > 0) await client.batch(statements, 'write');
+  }
+
+  async function drain(): Promise<void> {
+    try {
+      while (dirty && !closed) {
+        dirty = false;
+        for (let batch = await nextBatch(); batch.length > 0 && !closed; batch = await nextBatch()) {
+          await indexBatch(batch);
+          await yieldToEventLoop();
+        }
+      }
+    } catch (err) {
+      // The rows stay pending: indexed at the next write, or by the retry when nothing else is written.
+      options.onError?.(err);
+      if (!closed && !retry) retry = setTimeout(() => {
+        retry = undefined;
+        void catchUp();
+      }, RETRY_MS).unref();
+    } finally {
+      running = undefined;
+    }
+  }
+
+  /** Resolves once every row pending when it was called is indexed (`id` first, when given). Never rejects. */
+  function catchUp(id?: number): Promise<void> {
+    if (closed) return Promise.resolve();
+    if (id !== undefined) wanted.add(id);
+    dirty = true;
+    running ??= drain();
+    return running;
+  }
+
+  return {
+    catchUp,
+    async close(): Promise<void> {
+      closed = true;
+      clearTimeout(retry);
+      await running;
+    },
+  };
+}
+
+export type BigramIndexer = ReturnType<typeof createBigramIndexer>;
