@@ -15,7 +15,21 @@
 -- * The bigram index is written by the application (src/db/bigram-index.ts),
 --   which splits the text in one pass. The triggers only record which rows it
 --   has to (re-)index in ideas_bigram_pending; version counts the changes, so a
---   row that changes while the application indexes it stays pending.
+--   row that changes while the application indexes it stays pending. Every row
+--   with a spaceless script is pending after this migration: the service indexes
+--   them at its next start (about 30 s at 35,000 such rows).
+-- * The bigram index also holds the words of the rows it covers, as ideas_fts
+--   sees them (porter, unicode61 with remove_diacritics 2; the application turns
+--   every character unicode61 would not keep into a space, so the wider category
+--   list only lets the spaceless tokens through whole). A search that mixes words
+--   and runs of a spaceless script (API 用户) is then one MATCH in one table,
+--   which FTS5 answers by walking the doclists together, instead of a join of two
+--   indexes that looked up one in the other for every match (seconds at 100,000
+--   ideas). Every idea such a search can find holds a spaceless run, so it is in
+--   this table.
+--
+-- ideas_fts must never be rebuilt from the ideas table ('rebuild'): it would index
+-- the partial spec of running rows, which the triggers below then fail to delete.
 --
 -- ideas_fts has the ideas table as external content: its 'delete' must be given
 -- the values it indexed, hence the same iif() on both sides.
@@ -43,6 +57,14 @@ DELETE FROM ideas_fts_trigram WHERE rowid IN (SELECT id FROM ideas WHERE status 
 INSERT INTO ideas_fts_trigram (rowid, user_input, generated_spec, status)
 	SELECT id, user_input || '  ', '  ', status FROM ideas WHERE status = 'processing' AND user_input GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯ｦ-ﾟ𠀀-𲎯]*';
 --> statement-breakpoint
+DROP TABLE `ideas_fts_bigram`;
+--> statement-breakpoint
+CREATE VIRTUAL TABLE `ideas_fts_bigram` USING fts5(
+	user_input, generated_spec, status,
+	content='', contentless_delete=1,
+	tokenize="porter unicode61 remove_diacritics 2 categories 'L* M* N* P* S* Co Cn'"
+);
+--> statement-breakpoint
 CREATE VIEW `ideas_bigram_source` AS
 	SELECT id, user_input, iif(status = 'processing', '', generated_spec) AS generated_spec, status FROM ideas;
 --> statement-breakpoint
@@ -51,7 +73,8 @@ CREATE TABLE `ideas_bigram_pending` (
 	`version` integer DEFAULT 1 NOT NULL
 );
 --> statement-breakpoint
-INSERT INTO ideas_bigram_pending (id) SELECT id FROM ideas WHERE status = 'processing';
+INSERT INTO ideas_bigram_pending (id) SELECT id FROM ideas
+	WHERE user_input GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯ｦ-ﾟ𠀀-𲎯]*' OR (status <> 'processing' AND generated_spec GLOB '*[ก-໿က-႟ᄀ-ᇿក-៿⺀-⿟々-〇ぁ-ヿㄱ-ㆎㇰ-ㇿ㐀-䶿一-鿿가-힯ｦ-ﾟ𠀀-𲎯]*');
 --> statement-breakpoint
 CREATE TRIGGER `ideas_search_insert` AFTER INSERT ON `ideas` BEGIN
 	INSERT INTO ideas_fts (rowid, user_input, generated_spec, status)

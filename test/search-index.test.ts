@@ -106,6 +106,35 @@ t.test('rows written around the repository (the seed script, a crash) are indexe
 t.test('migration 0005 filters rows by the same script class as the query parser', async (t) => {
   const sql = readFileSync(join(migrationsFolder, '0005_index_final_text.sql'), 'utf8');
   const classes = [...sql.matchAll(/GLOB '\*(\[[^\]]+\])\*'/g)].map((m) => m[1]);
-  t.equal(classes.length, 5, 'upgrade, and insert and update for the idea and the spec');
+  t.equal(classes.length, 7, 'the upgrade of running rows and of the bigram index, and insert and update for the idea and the spec');
   for (const glob of classes) t.equal(glob, SPACELESS_GLOB_CLASS);
+});
+
+t.test('a query that mixes scripts finds the ideas that mix them, also where no space parts a word from Chinese text', async (t) => {
+  const app = await build(t);
+  const glued = await storeIdea(app, { idea: '一个iOS应用，帮助用户管理API密钥' });
+  const spaced = await storeIdea(app, { idea: 'An iOS app for sharing 家務 fairly' });
+  const android = await storeIdea(app, { idea: '一个 Android 应用，帮助用户记账' });
+  await storeIdea(app, { idea: 'A plain English iOS app for invoices' });
+  const spec = await storeIdea(app, { idea: '一個記帳工具', spec: '## Overview\nIntegrates the Stripe API for 付款流程 and refunds.' });
+  const failed = await storeIdea(app, { idea: '一个iOS应用，用于预约理发', status: 'failed' });
+
+  const cases: Array<[string, number[]]> = [
+    ['iOS 应用', [failed.id, glued.id]],
+    ['ios 用户', [glued.id]],
+    ['管理API', [glued.id]],
+    ['iOS 家務', [spaced.id]],
+    ['apps 家', [spaced.id]],
+    ['Android 用户 应用', [android.id]],
+    ['Stripe 記帳', [spec.id]],
+    ['refund 付款流程', [spec.id]],
+    ['API 付款', [spec.id]],
+    ['iOS 付款', []],
+    ['invoices 记账', []],
+  ];
+  for (const [query, ids] of cases) t.same((await searchIds(app, query)).sort((a, b) => a - b), ids.sort((a, b) => a - b), query);
+  t.same(await searchIds(app, 'iOS 应用', { status: 'failed' }), [failed.id], 'the status filter applies');
+  t.same(await searchIds(app, 'completed 应用'), [], 'a word is never matched against the status');
+  const page = (await app.inject({ url: `/api/history?search=${encodeURIComponent('Stripe 付款流程')}` })).json();
+  t.match(page.data[0].snippet, /<mark>Stripe<\/mark>.*<mark>付款流程<\/mark>/, 'both hits are marked in the snippet');
 });

@@ -2,44 +2,75 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Client, InStatement } from '@libsql/client';
 import { SPACELESS_RANGES } from './search-terms.js';
 
-/** Which code points of the Basic Multilingual Plane are of a spaceless script: one lookup per character. */
-const SPACELESS_BMP = new Uint8Array(0x10000);
-for (const [from, to] of SPACELESS_RANGES) for (let cp = from; cp <= Math.min(to, 0xffff); cp++) SPACELESS_BMP[cp] = 1;
+const SEPARATOR = 0;
+const WORD = 1;
+const SPACELESS = 2;
+/** What unicode61 keeps as token characters by default, as ideas_fts tokenizes words. */
+const WORD_CHAR = /[\p{L}\p{N}\p{Co}]/u;
+/** The class of each code point of the Basic Multilingual Plane: one lookup per character. */
+const CLASS_BMP = new Uint8Array(0x10000);
+for (let cp = 0; cp < 0x10000; cp++) if ((cp < 0xd800 || cp > 0xdfff) && WORD_CHAR.test(String.fromCharCode(cp))) CLASS_BMP[cp] = WORD;
+for (const [from, to] of SPACELESS_RANGES) for (let cp = from; cp <= Math.min(to, 0xffff); cp++) CLASS_BMP[cp] = SPACELESS;
 const SPACELESS_ASTRAL = SPACELESS_RANGES.filter(([, to]) => to > 0xffff);
 
-const isSpaceless = (cp: number) => (cp <= 0xffff ? SPACELESS_BMP[cp] === 1 : SPACELESS_ASTRAL.some(([from, to]) => cp >= from && cp <= to));
+function classOf(cp: number): number {
+  if (cp <= 0xffff) return CLASS_BMP[cp];
+  if (SPACELESS_ASTRAL.some(([from, to]) => cp >= from && cp <= to)) return SPACELESS;
+  return WORD_CHAR.test(String.fromCodePoint(cp)) ? WORD : SEPARATOR;
+}
 
 /**
- * The bigram index's tokens of a text, in one pass: every character of a spaceless
- * script, followed by the pair it starts when the next character is of such a
- * script too. 分配家務 gives "分 分配 配 配家 家 家務 務" (see drizzle/0003 and 0005).
+ * The text ideas_fts_bigram indexes for a text, made in one pass: every character of
+ * a spaceless script as a token, followed by the pair it starts when the next
+ * character is of such a script too, and the words of other scripts as ideas_fts
+ * sees them, everything else a space. "分配家務 for iOS" gives
+ * "分 分配 配 配家 家 家務 務 for iOS", which the table's tokenizer (porter unicode61,
+ * splitting at spaces only) reads as those tokens, the words stemmed and folded as in
+ * ideas_fts. So one table answers a query that mixes words and runs (see
+ * drizzle/0005_index_final_text.sql). `spaceless` tells whether the text has such a
+ * character: only rows that do are in the table.
  */
-export function bigramTokens(text: string): string {
+export function bigramText(text: string): { text: string; spaceless: boolean } {
   // Written as UTF-16 code units into one buffer and decoded once: building millions of
   // small strings costs ten times more at 1,000,000 characters. A character yields at most
   // a space, itself, a space and the pair: 5 units for one of the BMP, 8 for a surrogate pair (4 per unit).
   const out = new Uint16Array(text.length * 5);
   let n = 0;
+  let last = SEPARATOR;
+  let spaceless = false;
   let cp = text.length > 0 ? text.codePointAt(0)! : 0;
+  let kind = classOf(cp);
   for (let i = 0; i < text.length; ) {
     const size = cp > 0xffff ? 2 : 1;
     const next = i + size < text.length ? text.codePointAt(i + size)! : -1;
-    if (isSpaceless(cp)) {
-      if (n > 0) out[n++] = 0x20;
+    const nextKind = next >= 0 ? classOf(next) : SEPARATOR;
+    if (kind === SPACELESS) {
+      spaceless = true;
+      if (n > 0 && out[n - 1] !== 0x20) out[n++] = 0x20;
       for (let k = 0; k < size; k++) out[n++] = text.charCodeAt(i + k);
-      if (next >= 0 && isSpaceless(next)) {
+      if (nextKind === SPACELESS) {
         out[n++] = 0x20;
         const nextSize = next > 0xffff ? 2 : 1;
         for (let k = 0; k < size + nextSize; k++) out[n++] = text.charCodeAt(i + k);
       }
+    } else if (kind === WORD) {
+      if (last === SPACELESS) out[n++] = 0x20;
+      for (let k = 0; k < size; k++) out[n++] = text.charCodeAt(i + k);
+    } else if (n > 0 && out[n - 1] !== 0x20) {
+      out[n++] = 0x20;
     }
+    last = kind;
     i += size;
     cp = next;
+    kind = nextKind;
   }
-  return UTF16.decode(out.subarray(0, n));
+  return { text: UTF16.decode(out.subarray(0, n)), spaceless };
 }
 
 const UTF16 = new TextDecoder('utf-16le');
+
+/** Runs of three characters or more are phrases of the tokens bigramText() writes for them: 燈塔看守 is "燈 燈塔 塔 塔看 看 看守 守". */
+export const bigramPhrase = (run: string) => bigramText(run).text;
 
 /** Characters of text indexed per write transaction when catching up on many rows (one row is never split). */
 const BATCH_CHARS = 200_000;
@@ -66,9 +97,10 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
     const first = [...wanted];
     wanted.clear();
     const { rows } = await client.execute({
+      // Without wanted rows, the primary key's order: no sort of the whole table at each batch of a long catch-up.
       sql: `SELECT p.id, p.version, coalesce(length(s.user_input) + length(s.generated_spec), 0) AS size
             FROM ideas_bigram_pending p LEFT JOIN ideas_bigram_source s ON s.id = p.id
-            ORDER BY p.id IN (SELECT value FROM json_each(:first)) DESC, p.id LIMIT :rows`,
+            ORDER BY ${first.length > 0 ? 'p.id IN (SELECT value FROM json_each(:first)) DESC, ' : ''}p.id LIMIT :rows`,
       args: { first: JSON.stringify(first), rows: BATCH_ROWS },
     });
     const batch: Array<{ id: number; version: number }> = [];
@@ -93,10 +125,10 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
     for (const row of rows) {
       const id = Number(row.id);
       statements.push({ sql: 'DELETE FROM ideas_fts_bigram WHERE rowid = ?', args: [id] });
-      const idea = bigramTokens(String(row.user_input ?? ''));
-      const spec = bigramTokens(String(row.generated_spec ?? ''));
-      if (idea || spec) {
-        statements.push({ sql: 'INSERT INTO ideas_fts_bigram (rowid, user_input, generated_spec, status) VALUES (?, ?, ?, ?)', args: [id, idea, spec, row.status] });
+      const idea = bigramText(String(row.user_input ?? ''));
+      const spec = bigramText(String(row.generated_spec ?? ''));
+      if (idea.spaceless || spec.spaceless) {
+        statements.push({ sql: 'INSERT INTO ideas_fts_bigram (rowid, user_input, generated_spec, status) VALUES (?, ?, ?, ?)', args: [id, idea.text, spec.text, row.status] });
       }
       statements.push({ sql: 'DELETE FROM ideas_bigram_pending WHERE id = ? AND version = ?', args: [id, Number(row.version)] });
     }

@@ -1,0 +1,11 @@
+import { openDatabase } from './src/db/client.js';
+import { createBigramIndexer } from './src/db/bigram-index.js';
+let t0 = performance.now();
+const { client } = await openDatabase(process.argv[2]);
+console.log('migrate', (performance.now() - t0).toFixed(0), 'ms');
+console.log((await client.execute('SELECT count(*) n FROM ideas_bigram_pending')).rows[0].n, 'pending');
+t0 = performance.now();
+await createBigramIndexer(client, { onError: (e) => console.error(e) }).catchUp();
+console.log('catch up', (performance.now() - t0).toFixed(0), 'ms', (await client.execute('SELECT count(*) n FROM ideas_bigram_pending')).rows[0].n, 'pending');
+await client.execute('PRAGMA wal_checkpoint(TRUNCATE)');
+client.close();
