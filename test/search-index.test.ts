@@ -7,7 +7,7 @@ import t from 'tap';
 import { SPACELESS_GLOB_CLASS } from '../src/db/search-terms.js';
 import { migrationsFolder } from '../src/paths.js';
 import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
-import { searchIds, storeIdea } from './fixtures/ideas.js';
+import { history, searchIds, storeIdea } from './fixtures/ideas.js';
 
 const IDEA = '一個幫助獨立書店安排讀書會的應用程式';
 
@@ -137,4 +137,25 @@ t.test('a query that mixes scripts finds the ideas that mix them, also where no 
   t.same(await searchIds(app, 'completed 应用'), [], 'a word is never matched against the status');
   const page = (await app.inject({ url: `/api/history?search=${encodeURIComponent('Stripe 付款流程')}` })).json();
   t.match(page.data[0].snippet, /<mark>Stripe<\/mark>.*<mark>付款流程<\/mark>/, 'both hits are marked in the snippet');
+});
+
+t.test('stored text holding the highlighter’s marker characters gives a snippet with only the hits marked', async (t) => {
+  const app = await build(t);
+  const word = await storeIdea(app, { idea: 'Quokka \u0003tours\u0002 for \u0002\u0002families\u0003', spec: '## Overview\n\u0003\u0003Quokka\u0002 boats and \u0002quokka\u0003 walks' });
+  const run = await storeIdea(app, { idea: '\u0003一個分配家務\u0002的應用\u0002程式' });
+  const balanced = (html: string) => {
+    let depth = 0;
+    for (const tag of html.match(/<\/?mark>/g) ?? []) {
+      depth += tag === '<mark>' ? 1 : -1;
+      if (depth < 0 || depth > 1) return false;
+    }
+    return depth === 0;
+  };
+  for (const [query, id, hit] of [['quokka', word.id, /<mark>Quokka<\/mark> boats and <mark>quokka<\/mark> walks/], ['families', word.id, /for <mark>families<\/mark>/], ['家務', run.id, /分配<mark>家務<\/mark>的應用程式/], ['的應用', run.id, /家務<mark>的應用<\/mark>程式/]] as const) {
+    const [item] = (await history(app, { search: query })).data;
+    t.equal(item.id, id, query);
+    t.ok(balanced(item.snippet), `${query}: every <mark> is closed, none nested: ${item.snippet}`);
+    t.match(item.snippet, hit, `${query}: the hits are marked`);
+    t.notMatch(item.snippet, /[\u0002\u0003]/, `${query}: no marker character is left`);
+  }
 });

@@ -2,7 +2,7 @@ import type { Client, InArgs, Row } from '@libsql/client';
 import type { IdeaStatus } from './schema.js';
 import { bigramPhrase } from './bigram-index.js';
 import { isEmptySearch, matchExpression, mixedMatchExpression, parseSearch, TRIGRAM, type SearchTerms } from './search-terms.js';
-import { hasMark, markNeedles, MARK_CLOSE, MARK_OPEN, ELLIPSIS } from './snippet.js';
+import { ftsMarkers, hasMark, markNeedles, plainText, ELLIPSIS } from './snippet.js';
 
 /** Characters of the idea and of the spec's beginning a list item carries: enough for a preview, never the spec. */
 export const IDEA_CHARS = 200;
@@ -108,17 +108,17 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
   /** Snippet columns for the final SELECT: FTS5's own for words, a window around the first substring hit otherwise. */
   function snippetColumns(terms: SearchTerms): string {
     if (terms.runs.length === 0) {
-      return `, snippet(ideas_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}', '${ELLIPSIS}', 24) AS idea_snippet,
-        snippet(ideas_fts, 1, '${MARK_OPEN}', '${MARK_CLOSE}', '${ELLIPSIS}', 24) AS spec_snippet`;
+      return `, snippet(ideas_fts, 0, :markOpen, :markClose, '${ELLIPSIS}', 24) AS idea_snippet,
+        snippet(ideas_fts, 1, :markOpen, :markClose, '${ELLIPSIS}', 24) AS spec_snippet`;
     }
     return `, instr(i.generated_spec, :needle) AS spec_pos, length(i.generated_spec) AS spec_length,
       substr(i.generated_spec, max(1, instr(i.generated_spec, :needle) - ${SNIPPET_LEAD}), ${SNIPPET_CHARS}) AS spec_window`;
   }
 
-  function snippetOf(row: Row, summary: SummaryRow, terms: SearchTerms): string {
+  function snippetOf(row: Row, summary: SummaryRow, terms: SearchTerms, markers: ReturnType<typeof ftsMarkers>): string {
     if (terms.runs.length === 0) {
-      const spec = row.spec_snippet as string | null;
-      return hasMark(spec) ? spec : String(row.idea_snippet ?? summary.idea);
+      const spec = markers.fromFts(row.spec_snippet as string | null);
+      return hasMark(spec) ? spec : (markers.fromFts(row.idea_snippet as string | null) ?? plainText(summary.idea));
     }
     const needles = [...terms.runs, ...terms.words];
     const pos = Number(row.spec_pos);
@@ -211,14 +211,21 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
           ? `ideas_fts CROSS JOIN page p ON p.id = ideas_fts.rowid CROSS JOIN ideas i ON i.id = p.id
              WHERE ideas_fts MATCH :match0 AND ideas_fts.rowid BETWEEN (SELECT min(id) FROM page) AND (SELECT max(id) FROM page)`
           : 'page p CROSS JOIN ideas i ON i.id = p.id';
+      const markers = ftsMarkers();
       const { rows } = await client.execute({
         sql: `WITH page AS MATERIALIZED (${page}) SELECT ${SUMMARY}${snippetColumns(terms)} FROM ${source} ORDER BY p.score, p.id DESC`,
-        args: { ...args, oldest, limit: query.limit, offset: query.offset, ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : {}) },
+        args: {
+          ...args,
+          oldest,
+          limit: query.limit,
+          offset: query.offset,
+          ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : { markOpen: markers.open, markClose: markers.close }),
+        },
       });
       return {
         rows: rows.map((row) => {
           const summary = toSummary(row);
-          return { ...summary, snippet: snippetOf(row, summary, terms) };
+          return { ...summary, snippet: snippetOf(row, summary, terms, markers) };
         }),
         total,
         asOf,
