@@ -159,3 +159,19 @@ t.test('stored text holding the highlighter’s marker characters gives a snippe
     t.notMatch(item.snippet, /[\u0002\u0003]/, `${query}: no marker character is left`);
   }
 });
+
+t.test('a run or a mix found in most of the newest ideas written in its script is listed newest first, however many ideas are in other scripts', async (t) => {
+  const app = await build(t, { config: { SEARCH_RANK_WINDOW: 100 } });
+  const start = Date.now() - 1_000_000;
+  const chinese: number[] = [];
+  for (let i = 0; i < 450; i++) {
+    // One idea in three is Chinese, every one of them about 家務 and an API.
+    const row = await storeIdea(app, { idea: i % 3 === 0 ? `Garden club ${i}：用 API 分配家務` : `An English idea about gardens, number ${i}`, createdAt: start + i * 1000 });
+    if (i % 3 === 0) chinese.push(row.id);
+  }
+  for (const search of ['家務', '分配家務', 'API 家務']) {
+    const page = await history(app, { search, limit: 100 });
+    t.same([page.search?.ranked, page.search?.capped], [false, true], `${search}: a full window of a term in every Chinese idea is not ranked`);
+    t.same(page.data.map((d) => d.id), chinese.slice(-100).reverse(), `${search}: the 100 newest matches, newest first`);
+  }
+});
