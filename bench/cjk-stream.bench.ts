@@ -3,7 +3,8 @@
  * A fake CLI writes a spec of the given length at a steady rate; while it streams,
  * and for a second after it ends (the finished spec is indexed then), the service
  * is asked for the job's status over HTTP by autocannon in another process at a
- * poll-like rate, and the event loop's delay is sampled. Reported: event-loop delay
+ * poll-like rate (the liveness probe beyond 100,000 characters, see pollPath), and
+ * the event loop's delay is sampled. Reported: event-loop delay
  * p99 and max, status-poll p99 and max, each for Chinese and English and as the
  * ratio Chinese / English (target: within 2×). The English run is the baseline,
  * measured in the same run; the two alternate, so load from elsewhere hits both.
@@ -28,6 +29,13 @@ const CHUNKS = 100;
 const POLL_RATE = 50;
 const ROUNDS = 2;
 const run = promisify(execFile);
+/**
+ * What is polled: the job's status up to 100,000 characters, as the issue asks. Beyond,
+ * the liveness probe: a status answer carries the whole text (3 MB of UTF-8 at
+ * 1,000,000 Chinese characters, 1 MB in English), and encoding it 50 times a second
+ * would measure the size of the answer, not whether the server stalls.
+ */
+const pollPath = (chars: number, jobId: string) => (chars <= 100_000 ? `/api/job/${jobId}/status` : '/api/live');
 
 const ZH = '系统必须让宠物主人在一分钟内完成注册，并立即开始寻找附近的遛狗伙伴。当用户关注的内容发生变化时会收到通知，并且可以逐项关闭。数据在传输和存储时均加密；用户可以导出或删除自己的全部数据。\n';
 const EN = 'The system must let dog owners sign up in under a minute and find walking partners nearby. Users are notified when something they follow changes. Data is encrypted in transit and at rest.\n';
@@ -69,7 +77,7 @@ async function stream(language: 'zh' | 'en', chars: number): Promise<Result> {
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
     // The stream, and a second after it for the indexing of the finished spec.
-    const { stdout } = await run(process.execPath, [AUTOCANNON, '-c', '1', '-R', String(POLL_RATE), '-d', String(STREAM_SECONDS + 2), '-j', `${base}/api/job/${jobId}/status`], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(process.execPath, [AUTOCANNON, '-c', '1', '-R', String(POLL_RATE), '-d', String(STREAM_SECONDS + 2), '-j', `${base}${pollPath(chars, jobId)}`], { maxBuffer: 16 * 1024 * 1024 });
     loop.disable();
     const status = (await (await fetch(`${base}/api/job/${jobId}/status`)).json()) as { status: string; progress: { chars: number } };
     if (status.status !== 'completed') throw new Error(`${language} ${chars}: the job is ${status.status} after the stream`);
@@ -113,6 +121,7 @@ for (const chars of sizes) {
   }
   const zh = merge(runs.zh);
   const en = merge(runs.en);
+  console.log(`polling ${pollPath(chars, ':jobId')}`);
   for (const [name, r] of [[`English, ${chars.toLocaleString('en')} chars`, en], [`Chinese, ${chars.toLocaleString('en')} chars`, zh]] as const) {
     console.log(`${name.padEnd(26)} ${f(r.loopP99)}  ${f(r.loopMax)}  ${f(r.pollP99)}  ${f(r.pollMax)}  ${String(r.polls).padStart(6)} ${r.seconds.toFixed(1).padStart(6)}`);
   }
