@@ -121,16 +121,22 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
             WHERE p.id IN (SELECT value FROM json_each(:ids))`,
       args: { ids: JSON.stringify(batch.map((b) => b.id)) },
     });
+    // The row may change or go between this read and the write: each statement only acts while the
+    // pending entry still has the version read here (the delete trigger removes it with the row).
+    const unchanged = 'EXISTS (SELECT 1 FROM ideas_bigram_pending WHERE id = :id AND version = :version)';
     const statements: InStatement[] = [];
     for (const row of rows) {
-      const id = Number(row.id);
-      statements.push({ sql: 'DELETE FROM ideas_fts_bigram WHERE rowid = ?', args: [id] });
+      const at = { id: Number(row.id), version: Number(row.version) };
+      statements.push({ sql: `DELETE FROM ideas_fts_bigram WHERE rowid = :id AND ${unchanged}`, args: at });
       const idea = bigramText(String(row.user_input ?? ''));
       const spec = bigramText(String(row.generated_spec ?? ''));
       if (idea.spaceless || spec.spaceless) {
-        statements.push({ sql: 'INSERT INTO ideas_fts_bigram (rowid, user_input, generated_spec, status) VALUES (?, ?, ?, ?)', args: [id, idea.text, spec.text, row.status] });
+        statements.push({
+          sql: `INSERT INTO ideas_fts_bigram (rowid, user_input, generated_spec, status) SELECT :id, :idea, :spec, :status WHERE ${unchanged}`,
+          args: { ...at, idea: idea.text, spec: spec.text, status: row.status },
+        });
       }
-      statements.push({ sql: 'DELETE FROM ideas_bigram_pending WHERE id = ? AND version = ?', args: [id, Number(row.version)] });
+      statements.push({ sql: 'DELETE FROM ideas_bigram_pending WHERE id = :id AND version = :version', args: at });
     }
     if (statements.length > 0) await client.batch(statements, 'write');
   }
