@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Client } from '@libsql/client';
+import { createBigramIndexer } from '../db/bigram-index.js';
 import { isLocalUrl, openDatabase, type Database } from '../db/client.js';
 import { createHistoryRepository, type HistoryRepository } from '../db/history-repository.js';
 import { createIdeaRepository, type IdeaRepository } from '../db/ideas-repository.js';
@@ -23,7 +24,10 @@ export default fp(
     const { client, db } = await openDatabase(TURSO_DATABASE_URL, TURSO_AUTH_TOKEN);
     app.decorate('db', db);
     app.decorate('dbClient', client);
-    app.decorate('ideas', createIdeaRepository(db));
+    const bigrams = createBigramIndexer(client, { onError: (err) => app.log.warn({ err }, 'search index update failed; retrying') });
+    // Rows left unindexed by a crash, an upgrade or the seed script.
+    await bigrams.catchUp();
+    app.decorate('ideas', createIdeaRepository(db, bigrams));
     app.decorate('history', createHistoryRepository(client, { rankWindow: app.config.SEARCH_RANK_WINDOW }));
     app.decorate('webhookDeliveries', createWebhookRepository(db));
 
@@ -48,7 +52,7 @@ export default fp(
     app.addHook('onClose', async () => {
       closing = true;
       clearTimeout(timer);
-      await running;
+      await Promise.all([running, bigrams.close()]);
       client.close();
     });
     app.log.info({ url: redactUrl(TURSO_DATABASE_URL) }, 'database ready');
