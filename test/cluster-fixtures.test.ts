@@ -1,10 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { createClient } from '@libsql/client';
+import { join } from 'node:path';
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
+import { startInstances } from './fixtures/cluster.js';
 import { NginxBalancer, nginxMissing } from './fixtures/nginx.js';
 import { RedisServer, redisMissing, redisPing } from './fixtures/redis-server.js';
 import { SqldServer, sqldMissing } from './fixtures/sqld-server.js';
+import { tempDir, WsClient } from './helper.js';
 
 t.test('a private redis-server answers, stops, comes back on the same port, and can be killed', { skip: redisMissing }, async (t) => {
   const redis = await RedisServer.start(t);
@@ -70,4 +73,27 @@ t.test('nginx balances round-robin with no stickiness and passes WebSocket upgra
   }
   t.same(replies.map((r) => r.replace(/^[ab]:/, '')), ['hello', 'hello'], 'frames cross the balancer both ways');
   t.same(replies.map((r) => r[0]).sort(), ['a', 'b'], 'upgrades are balanced too');
+});
+
+t.test('nginx in front of two instances of the service on one database: HTTP both ways round, WebSocket through', { skip: nginxMissing }, async (t) => {
+  const servers = await startInstances(t, 2, { TURSO_DATABASE_URL: `file:${join(tempDir(t), 'shared.db')}`, GENERATOR: 'offline' });
+  const nginx = await NginxBalancer.start(t, servers.map((s) => new URL(s.url).host));
+
+  const posted = await fetch(`${nginx.url}/api/generate?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ idea: 'A noticeboard for lost and found pets on one street' }),
+  });
+  t.equal(posted.status, 200);
+  const spec = (await posted.json()) as { id: number; status: string; generatedSpec: string };
+  t.equal(spec.status, 'completed');
+  for (let i = 0; i < 2; i++) {
+    const read = (await (await fetch(`${nginx.url}/api/spec/${spec.id}`)).json()) as { generatedSpec: string };
+    t.equal(read.generatedSpec, spec.generatedSpec, `read ${i + 1} (each instance in turn) finds it`);
+  }
+
+  const ws = await WsClient.open(`ws://127.0.0.1:${nginx.port}/api/ws`, { origin: 'http://127.0.0.1:3001' });
+  t.after(() => ws.close());
+  ws.send({ type: 'ping' });
+  t.same(await ws.next((m) => m.type === 'pong'), { type: 'pong' }, 'the service answers over a WebSocket through the balancer');
 });
