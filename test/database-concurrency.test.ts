@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import t from 'tap';
@@ -41,6 +41,28 @@ t.test('a write waits for another process\'s write transaction instead of failin
   t.equal(await exited, 0, 'the other process committed and exited cleanly');
   const { rows } = await client.execute('SELECT service FROM health_logs ORDER BY created_at');
   t.same(rows.map((r) => r.service), ['holder', 'waiter'], 'no row lost');
+});
+
+t.test('five processes opening a fresh database at the same moment migrate it exactly once', async (t) => {
+  const dir = tempDir(t);
+  const url = `file:${join(dir, 'race.db')}`;
+  const go = join(dir, 'go');
+  const openers = Array.from({ length: 5 }, () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture('open-database.ts'), url, go], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    return { child, output: () => output, exit: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
+  });
+  await waitFor(() => openers.every((o) => o.output().includes('ready')), { timeoutMs: 60_000, what: 'every opener loaded' });
+  writeFileSync(go, '');
+  const codes = await Promise.all(openers.map((o) => o.exit));
+  for (const opener of openers) t.notMatch(opener.output(), /already exists|SQLITE_BUSY|Error/, 'no race');
+  t.same(codes, [0, 0, 0, 0, 0], 'every one opened the database');
+  const client = createClient({ url });
+  t.after(() => client.close());
+  t.equal(Number((await client.execute('SELECT count(*) AS n FROM __drizzle_migrations')).rows[0].n), journal.entries.length, 'every migration recorded once');
 });
 
 t.test('three instances starting at once on a fresh database migrate it once and all serve', async (t) => {
