@@ -32,12 +32,13 @@ export function installConnectionSetup(): void {
   const Database = require('libsql') as { prototype: LibsqlConnection };
   const configured = new WeakSet<LibsqlConnection>();
   const { prepare, exec } = Database.prototype;
+  // Marked only once it worked: if another process's lock made it fail, the statement that
+  // brought it here fails with that error, and the connection's next statement tries again.
   const setUp = (connection: LibsqlConnection) => {
     if (configured.has(connection)) return;
-    configured.add(connection);
     const mode = prepare.call(connection, 'PRAGMA journal_mode').get() as { journal_mode?: string } | undefined;
-    if (mode?.journal_mode !== 'wal') return;
-    for (const sql of PER_CONNECTION_SQL) prepare.call(connection, sql).run();
+    if (mode?.journal_mode === 'wal') for (const sql of PER_CONNECTION_SQL) prepare.call(connection, sql).run();
+    configured.add(connection);
   };
   Database.prototype.prepare = function (this: LibsqlConnection, sql: string) {
     setUp(this);
