@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { fastifySSE } from '@fastify/sse';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
 import { loggerOptions, RequestLogController } from './logger.js';
+import apiVersionPlugin from './plugins/api-version.js';
 import authPlugin from './plugins/auth.js';
 import configPlugin from './plugins/config.js';
 import dbPlugin from './plugins/db.js';
@@ -14,7 +16,10 @@ import healthPlugin from './plugins/health.js';
 import jobsPlugin from './plugins/jobs.js';
 import metricsPlugin from './plugins/metrics.js';
 import securityPlugin from './plugins/security.js';
+import webhooksPlugin from './plugins/webhooks.js';
 import websocketPlugin from './plugins/websocket.js';
+import type { Resolver } from './webhooks/address-policy.js';
+import eventRoutes from './routes/events.js';
 import examplePageRoutes from './routes/example-page.js';
 import generateRoutes from './routes/generate.js';
 import healthRoutes from './routes/health.js';
@@ -31,6 +36,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
   /** The environment the generator's allow-list is drawn from (default: process.env). */
   generatorEnv?: NodeJS.ProcessEnv;
+  /** How webhook hosts are resolved (default: the system's resolver). */
+  webhookResolver?: Resolver;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -55,6 +62,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   // Plugins, in dependency order: each one declares what it needs.
   await app.register(configPlugin, { config });
+  // First: its onRoute hook copies each /api route to /api/v1 before the other plugins' hooks see either.
+  await app.register(apiVersionPlugin);
   await app.register(errorsPlugin);
   await app.register(securityPlugin);
   await app.register(authPlugin);
@@ -62,6 +71,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(dbPlugin);
   await app.register(geminiPlugin, { env: options.generatorEnv });
   await app.register(jobsPlugin);
+  await app.register(webhooksPlugin, { resolve: options.webhookResolver });
+  await app.register(fastifySSE, { heartbeatInterval: config.SSE_HEARTBEAT_MS });
   await app.register(websocketPlugin);
   await app.register(metricsPlugin);
   await app.register(healthPlugin, { env: options.generatorEnv });
@@ -70,6 +81,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Routes: encapsulated, they only use what the plugins decorate.
   await app.register(generateRoutes);
   await app.register(jobRoutes);
+  await app.register(eventRoutes);
   await app.register(specRoutes);
   await app.register(historyRoutes);
   await app.register(wsRoutes);

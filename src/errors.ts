@@ -16,4 +16,7 @@ export const Errors = {
   InvalidCursor: createError('INVALID_CURSOR', 'The cursor is not valid here: %s', 400),
   DatabaseUnavailable: createError('DATABASE_UNAVAILABLE', 'The database is unavailable: %s', 503),
   InvalidWindow: createError('INVALID_WINDOW', '%s', 400),
+  InvalidLastEventId: createError('INVALID_LAST_EVENT_ID', 'Last-Event-ID must be the seq of an event of this job, a non-negative integer (got "%s")', 400),
+  InvalidWebhookUrl: createError('INVALID_WEBHOOK_URL', 'webhookUrl is refused: %s', 400),
+  WebhooksNotConfigured: createError('WEBHOOKS_NOT_CONFIGURED', 'This service sends no webhooks: its operator has not set WEBHOOK_SECRET', 400),
 } as const;

@@ -103,6 +103,10 @@ t.test('the open/protected policy, route by route', async (t) => {
   t.ok(requiresApiKey('/metrics', 'GET', strict), '/metrics is protected with METRICS_REQUIRE_API_KEY');
   t.ok(requiresApiKey('/api/metrics/summary', 'GET', strict));
   t.notOk(requiresApiKey('/api/generate', 'OPTIONS', on));
+  t.ok(requiresApiKey('/api/v1/generate', 'POST', on), 'a versioned path is protected like its unversioned alias');
+  t.notOk(requiresApiKey('/api/v1/health', 'GET', on), 'and open like it');
+  t.notOk(requiresApiKey('/api/v1/metrics/summary', 'GET', on));
+  t.ok(requiresApiKey('/api/v1/metrics/summary', 'GET', strict));
   t.notOk(requiresApiKey('/api/generate', 'POST', { API_KEY: undefined, METRICS_REQUIRE_API_KEY: true }));
 });
 

@@ -73,7 +73,7 @@ t.test('when the WebSocket path is blocked, polling still delivers the whole tex
     await t.test(why, async (t) => {
       const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '30', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
       const app = await build(t, { config: fake.config, env: fake.env, listen: true });
-      const client = createClient({ baseUrl: baseUrl(app), wsUrl: wsUrl(app), pollIntervalMs: 20, reconnectBaseMs: 50 });
+      const client = createClient({ baseUrl: baseUrl(app), wsUrl: wsUrl(app), pollIntervalMs: 20, reconnectBaseMs: 50, sse: false });
       t.after(() => client.close());
       const seen = recorder();
 
@@ -88,8 +88,39 @@ t.test('when the WebSocket path is blocked, polling still delivers the whole tex
   }
 });
 
+t.test('when the WebSocket is blocked, Server-Sent Events come before polling, and polling takes over when the stream breaks', async (t) => {
+  const blocked = `ws://127.0.0.1:${await freePort()}/api/ws`;
+  const { client } = await setUp(t, { client: { wsUrl: blocked } });
+  const seen = recorder();
+  const idea = await client.generateSpec(IDEA, seen);
+  t.same(seen.transports, ['sse'], 'the event stream, without polling');
+  t.same(seen.updates.map((u) => u.seq), seen.updates.map((_, i) => i + 1), 'every event once, in order');
+  t.equal(seen.text(), CHUNKS.join(''));
+  t.equal(idea.generatedSpec, CHUNKS.join(''));
+
+  const { app: dropping, client: second } = await setUp(t, { delayMs: 50, client: { wsUrl: blocked } });
+  const after = recorder();
+  let cut = false;
+  const end = await second.generateSpec(IDEA, {
+    onTransport: after.onTransport,
+    onUpdate(event) {
+      after.onUpdate(event);
+      if (!cut && event.delta) {
+        cut = true;
+        // The stream's connection dies mid-job, as behind a proxy that times it out.
+        dropping.server.closeAllConnections();
+      }
+    },
+  });
+  t.ok(cut);
+  t.same(after.transports, ['sse', 'polling'], 'the broken stream hands over to polling');
+  t.ok(after.strictlyIncreasing(), 'no update twice, none out of order');
+  t.equal(after.text(), CHUNKS.join(''), 'no text lost or doubled across the hand-over');
+  t.equal(end.generatedSpec, CHUNKS.join(''));
+});
+
 t.test('polling restarts the text when a retry starts a new attempt', async (t) => {
-  const { client } = await setUp(t, { mode: 'crash-once', client: { wsUrl: `ws://127.0.0.1:${await freePort()}/api/ws` } });
+  const { client } = await setUp(t, { mode: 'crash-once', client: { wsUrl: `ws://127.0.0.1:${await freePort()}/api/ws`, sse: false } });
   const seen = recorder();
   const idea = await client.generateSpec(IDEA, seen);
   t.equal(idea.attempts, 2);
@@ -98,7 +129,7 @@ t.test('polling restarts the text when a retry starts a new attempt', async (t) 
 });
 
 t.test('when the server drops the socket mid-job the client polls, reconnects, and misses or repeats nothing', async (t) => {
-  const { app, client } = await setUp(t, { delayMs: 50 });
+  const { app, client } = await setUp(t, { delayMs: 50, client: { sse: false } });
   const seen = recorder();
   let dropped = false;
   const idea = await client.generateSpec(IDEA, {

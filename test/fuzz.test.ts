@@ -104,7 +104,8 @@ function fill(path: string, segments: string[]): string {
 
 t.test('no route answers 5xx to hostile input, and the service still works afterwards', async (t) => {
   const app = await build(t, { config: { JOB_QUEUE_LIMIT: 100_000, JOB_CONCURRENCY: 4 } });
-  const routes = (await routesFromOpenApi(app)).filter((r) => !r.path.startsWith('/api/docs'));
+  // /api/v1/x is the same route as /api/x (same options, schemas and handler, see src/plugins/api-version.ts): fuzzed once, as /api/x.
+  const routes = (await routesFromOpenApi(app)).filter((r) => !r.path.startsWith('/api/docs') && !r.path.startsWith('/api/v1/'));
   t.ok(routes.some((r) => r.path === '/api/generate' && r.method === 'POST'), 'the routes were found');
 
   for (const route of routes) {

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { JobEvent } from '../src/schemas/jobs.js';
+import type { Resolver } from '../src/webhooks/address-policy.js';
 
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -26,6 +27,8 @@ export interface BuildOptions {
   /** Reuse a database file (restart scenarios). */
   dbFile?: string;
   listen?: boolean;
+  /** Stands in for DNS when webhook hosts are resolved. */
+  webhookResolver?: Resolver;
 }
 
 /** The app exactly as production builds it, on a fresh database, closed when the test ends. */
@@ -48,7 +51,7 @@ export async function build(t: Tap, options: BuildOptions = {}): Promise<Fastify
       ...options.config,
     },
   );
-  const app = await buildApp({ config, generatorEnv: options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const app = await buildApp({ config, generatorEnv: options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME }, webhookResolver: options.webhookResolver });
   t.after(() => app.close());
   if (options.listen) await app.listen({ port: 0, host: '127.0.0.1' });
   else await app.ready();

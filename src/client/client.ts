@@ -1,6 +1,7 @@
 import type { IdeaDetail } from '../schemas/ideas.js';
 import type { GenerateAccepted, GenerateBody, JobEvent, JobSnapshot } from '../schemas/jobs.js';
 import { Idea2SpecError, JobCancelledError, JobFailedError } from './errors.js';
+import { readJobEvents } from './event-stream.js';
 import { Http } from './http.js';
 import { JobChannel } from './job-channel.js';
 import { JobFollower } from './job-follower.js';
@@ -16,6 +17,7 @@ export class Idea2SpecClient {
   private readonly followers = new Set<JobFollower>();
   private readonly pollIntervalMs: number;
   private readonly staleAfterMs: number;
+  private readonly sse: boolean;
   private closed = false;
 
   constructor(options: ClientOptions) {
@@ -41,6 +43,7 @@ export class Idea2SpecClient {
     });
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.staleAfterMs = options.staleAfterMs ?? 15_000;
+    this.sse = options.sse ?? true;
   }
 
   /** Submits the idea, follows its job live, and resolves with the finished idea (JobFailedError / JobCancelledError otherwise). */
@@ -67,7 +70,8 @@ export class Idea2SpecClient {
   /** Follows a job until it ends; resolves with its last update (completed, failed or cancelled alike). */
   followJob(jobId: string, options: FollowOptions = {}): Promise<JobEvent> {
     if (this.closed) return Promise.reject(closedError());
-    const follower = new JobFollower(jobId, { channel: this.channel, http: this.http, timers: this.timers, pollIntervalMs: this.pollIntervalMs, staleAfterMs: this.staleAfterMs, maxPollFailures: 8 }, options);
+    const eventStream = this.sse ? (id: string, afterSeq: number, signal: AbortSignal, onEvent: (event: JobEvent) => void) => readJobEvents(this.http, id, afterSeq, signal, onEvent) : undefined;
+    const follower = new JobFollower(jobId, { channel: this.channel, http: this.http, timers: this.timers, pollIntervalMs: this.pollIntervalMs, staleAfterMs: this.staleAfterMs, maxPollFailures: 8, eventStream }, options);
     this.followers.add(follower);
     const forget = () => this.followers.delete(follower);
     follower.done.then(forget, forget);

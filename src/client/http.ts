@@ -55,6 +55,30 @@ export class Http {
     }
   }
 
+  /** A GET whose body the caller streams: the key is sent, non-2xx answers become ApiError, and only the wait for the headers is timed. */
+  async open(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const headersArrived = new AbortController();
+    const onTimeout = () => headersArrived.abort(timeout.reason);
+    timeout.addEventListener('abort', onTimeout, { once: true });
+    let response: Response;
+    try {
+      response = await this.options.fetch(this.url(path), {
+        headers: { ...headers, ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}) },
+        signal: AbortSignal.any([signal, headersArrived.signal]),
+      });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw new ConnectionError(`GET ${path}: cannot reach ${this.options.baseUrl} (${describe(err)})`, { cause: err });
+    } finally {
+      timeout.removeEventListener('abort', onTimeout);
+    }
+    if (response.ok) return response;
+    const text = await response.text();
+    const body = parseJson(text);
+    throw new ApiError(response.status, typeof body === 'object' && body !== null ? body : { message: `GET ${path} answered ${response.status}` }, retryAfterMs(response.headers.get('retry-after')));
+  }
+
   url(path: string, query: CallOptions['query'] = {}): string {
     const url = new URL(path, this.options.baseUrl);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));

@@ -13,6 +13,8 @@ export interface FollowerDeps {
   staleAfterMs: number;
   /** Consecutive failed polls, with the socket down too, before the follow gives up. */
   maxPollFailures: number;
+  /** Reads the job's event stream from afterSeq until it ends; absent: no Server-Sent Events, straight to polling. */
+  eventStream?: (jobId: string, afterSeq: number, signal: AbortSignal, onEvent: (event: JobEvent) => void) => Promise<void>;
 }
 
 const TERMINAL: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
@@ -34,6 +36,8 @@ export class JobFollower implements ChannelWatcher {
   /** Socket events that arrived after a gap, held until the gap is filled. */
   private readonly ahead = new Map<number, JobEvent>();
   private polling = false;
+  /** Set while the job is followed over its event stream. */
+  private streaming: AbortController | undefined;
   private pollInFlight = false;
   private pollFailures = 0;
   private ended = false;
@@ -62,15 +66,44 @@ export class JobFollower implements ChannelWatcher {
   up(): void {
     if (this.ended) return;
     this.setTransport('websocket');
+    this.stopStreaming();
     this.stopPolling();
     this.deps.channel.send({ type: 'subscribe-job', jobId: this.jobId, afterSeq: this.lastSeq });
     this.check(this.deps.staleAfterMs);
   }
 
   down(): void {
-    if (this.ended || this.polling) return;
-    this.setTransport('polling');
+    if (this.ended || this.polling || this.streaming) return;
     this.cancelCheck?.();
+    if (this.deps.eventStream) this.stream(this.deps.eventStream);
+    else this.startPolling();
+  }
+
+  /** Server-Sent Events until the socket is back; if the stream cannot be had or breaks off before the end, polling. */
+  private stream(read: NonNullable<FollowerDeps['eventStream']>): void {
+    this.setTransport('sse');
+    const stream = new AbortController();
+    this.streaming = stream;
+    void read(this.jobId, this.lastSeq, AbortSignal.any([stream.signal, this.inFlight.signal]), (event) => this.applyEvent(event))
+      .catch((err: unknown) => {
+        // An unknown job ends the follow; anything else (a server without the stream, a network failure) falls back to polling.
+        if (!this.ended && err instanceof ApiError && err.code === 'JOB_NOT_FOUND') this.fail(err);
+      })
+      .finally(() => {
+        if (this.streaming !== stream) return;
+        this.streaming = undefined;
+        if (!this.ended) this.startPolling();
+      });
+  }
+
+  private stopStreaming(): void {
+    const stream = this.streaming;
+    this.streaming = undefined;
+    stream?.abort();
+  }
+
+  private startPolling(): void {
+    this.setTransport('polling');
     this.polling = true;
     this.nextPoll(0);
   }
@@ -218,6 +251,7 @@ export class JobFollower implements ChannelWatcher {
 
   private cleanUp(): void {
     this.ended = true;
+    this.stopStreaming();
     this.stopPolling();
     this.cancelCheck?.();
     this.inFlight.abort();

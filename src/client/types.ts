@@ -27,6 +27,8 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** App-level ping period; a socket silent for a whole period is dropped (default 25 s). */
   heartbeatMs?: number;
+  /** While the WebSocket is unavailable, follow jobs over Server-Sent Events before falling back to polling (default true). */
+  sse?: boolean;
   /** A followed job silent this long over the WebSocket is checked by one poll (default 15 s). */
   staleAfterMs?: number;
   /** For tests and unusual runtimes. */
@@ -34,8 +36,8 @@ export interface ClientOptions {
   webSocket?: WebSocketFactory;
 }
 
-/** How a job's updates currently arrive. */
-export type Transport = 'websocket' | 'polling';
+/** How a job's updates currently arrive: the WebSocket, else Server-Sent Events, else polling. */
+export type Transport = 'websocket' | 'sse' | 'polling';
 
 export interface FollowOptions {
   /**

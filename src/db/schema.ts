@@ -72,6 +72,33 @@ export const healthLogs = sqliteTable(
   (t) => [index('health_logs_created_idx').on(t.createdAt), index('health_logs_service_created_idx').on(t.service, t.createdAt)],
 );
 
+/**
+ * One webhook per idea that asked for one (drizzle/0006_webhook_deliveries.sql). `waiting` until the
+ * job ends, then `pending` with the final event stored, so a restart resumes the delivery; `delivered`
+ * or `failed` once settled. The webhook id stays the same across retries, so receivers can deduplicate.
+ */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    ideaId: integer('idea_id').primaryKey().references(() => ideas.id, { onDelete: 'cascade' }),
+    jobId: text('job_id').notNull(),
+    url: text('url').notNull(),
+    webhookId: text('webhook_id').notNull(),
+    status: text('status', { enum: ['waiting', 'pending', 'delivered', 'failed'] }).notNull(),
+    payload: text('payload'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: millis('next_attempt_at'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: millis('created_at').notNull(),
+    updatedAt: millis('updated_at').notNull(),
+    deliveredAt: millis('delivered_at'),
+  },
+  (t) => [index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt)],
+);
+
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+
 export type IdeaRow = typeof ideas.$inferSelect;
 export type NewIdeaRow = typeof ideas.$inferInsert;
 export type IdeaStatus = IdeaRow['status'];

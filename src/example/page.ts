@@ -37,7 +37,7 @@ async function generate(idea: string): Promise<void> {
       },
       onTransport: (how: Transport) => {
         transport.dataset.transport = how;
-        transport.textContent = how === 'websocket' ? 'Live over WebSocket' : 'Live by polling (the WebSocket is unavailable)';
+        transport.textContent = { websocket: 'Live over WebSocket', sse: 'Live over Server-Sent Events (the WebSocket is unavailable)', polling: 'Live by polling (the WebSocket is unavailable)' }[how];
       },
       onUpdate: (update: JobEvent) => {
         // A retry starts the text again from empty.

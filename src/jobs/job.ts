@@ -180,3 +180,21 @@ export function snapshotFromRow(row: IdeaRow): JobSnapshot {
     completedAt: isoTimeOrUndefined(row.completedAt),
   };
 }
+
+/** The job's last event, rebuilt from its stored idea, for when the live job is gone (after a restart, or past JOB_RETENTION_MS). */
+export function lastEventFromRow(row: IdeaRow): JobEvent {
+  const snapshot = snapshotFromRow(row);
+  return {
+    type: 'job-update',
+    jobId: row.jobId,
+    ideaId: row.id,
+    seq: snapshot.seq,
+    status: snapshot.status,
+    timestamp: snapshot.completedAt ?? isoTime(row.updatedAt),
+    message: snapshot.message,
+    attempt: snapshot.attempt,
+    progress: snapshot.progress,
+    ...(snapshot.error ? { error: snapshot.error } : {}),
+    ...(row.status === 'completed' ? { result: { outputLength: row.outputLength, processingTimeMs: row.processingTimeMs ?? 0 } } : {}),
+  };
+}

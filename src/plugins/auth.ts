@@ -13,9 +13,13 @@ const WS_TOKEN_PREFIX = 'bearer.';
 const ALWAYS_OPEN = [/^\/api\/health(\/|$)/, /^\/api\/gemini\/health$/, /^\/api\/docs(\/|$)/, /^\/status$/];
 const METRICS = [/^\/metrics$/, /^\/api\/metrics(\/|$)/];
 
+/** `/api/v1/x` is the same route as `/api/x`: the patterns are written once, for the unversioned path. */
+const VERSION_PREFIX = /^\/api\/v\d+(?=\/|$)/;
+
 /** Whether a route needs the API key: everything does unless it is listed open, so a new route is protected by default. */
-export function requiresApiKey(url: string, method: RouteOptions['method'], config: Pick<Config, 'API_KEY' | 'METRICS_REQUIRE_API_KEY'>): boolean {
+export function requiresApiKey(path: string, method: RouteOptions['method'], config: Pick<Config, 'API_KEY' | 'METRICS_REQUIRE_API_KEY'>): boolean {
   if (!config.API_KEY) return false;
+  const url = path.replace(VERSION_PREFIX, '/api');
   // CORS preflights never carry credentials.
   if ([method].flat().every((m) => m === 'OPTIONS')) return false;
   if (ALWAYS_OPEN.some((open) => open.test(url))) return false;

@@ -4,6 +4,7 @@ import { isLocalUrl, openDatabase, type Database } from '../db/client.js';
 import { createHistoryRepository, type HistoryRepository } from '../db/history-repository.js';
 import { createIdeaRepository, type IdeaRepository } from '../db/ideas-repository.js';
 import { maintainIfDue } from '../db/maintenance.js';
+import { createWebhookRepository, type WebhookRepository } from '../db/webhook-repository.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,6 +12,7 @@ declare module 'fastify' {
     dbClient: Client;
     ideas: IdeaRepository;
     history: HistoryRepository;
+    webhookDeliveries: WebhookRepository;
   }
 }
 
@@ -23,6 +25,7 @@ export default fp(
     app.decorate('dbClient', client);
     app.decorate('ideas', createIdeaRepository(db));
     app.decorate('history', createHistoryRepository(client, { rankWindow: app.config.SEARCH_RANK_WINDOW }));
+    app.decorate('webhookDeliveries', createWebhookRepository(db));
 
     // Re-armed only after a run ends, so a slow run is never overlapped by the next one; instances
     // sharing the database take turns through a lease, so it is never overlapped by theirs either.

@@ -59,7 +59,8 @@ export default fp(
       // servers, a page's same-origin GETs) nothing is cross-origin, so no CORS header is needed or sent.
       origin: (origin, cb) => cb(null, origin !== undefined && origins.has(origin)),
       methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'x-request-id'],
+      // last-event-id: the SDK resumes an event stream with it (fetch, since EventSource cannot send the key).
+      allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'x-request-id', 'last-event-id'],
       exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'location'],
       maxAge: 600,
     });

@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors } from '../errors.js';
 import { DEFAULT_TEMPLATE } from '../gemini/templates.js';
+import { VERSIONED_API } from '../plugins/api-version.js';
 import { ErrorResponse } from '../schemas/common.js';
 import { IdeaDetail, toIdeaDetail } from '../schemas/ideas.js';
 import { GenerateAccepted, GenerateBody } from '../schemas/jobs.js';
@@ -18,7 +19,7 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['generate'],
         summary: 'Submit an idea; returns the job to follow',
-        description: `The idea must be ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters after trimming, in any language and script; it is stored exactly as sent. The same Idempotency-Key returns the same job. With ?wait=true the call blocks until the job ends and answers like GET /api/spec/:id.`,
+        description: `The idea must be ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters after trimming, in any language and script; it is stored exactly as sent. The same Idempotency-Key returns the same job. With ?wait=true the call blocks until the job ends and answers like GET /api/spec/:id. With webhookUrl, the job's final event is POSTed there when it ends (400 when the URL is refused: not https, or a loopback, private, link-local or metadata address).`,
         body: GenerateBody,
         querystring: Type.Object({ wait: Type.Optional(Type.Boolean({ description: 'Block until the job ends' })) }),
         headers: Type.Object({
@@ -36,10 +37,12 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { rateLimit: { max: config.GENERATE_RATE_LIMIT_MAX, timeWindow: config.GENERATE_RATE_LIMIT_WINDOW_MS } },
     },
     async (request, reply) => {
-      const { idea, template = DEFAULT_TEMPLATE, model } = request.body;
+      const { idea, template = DEFAULT_TEMPLATE, model, webhookUrl } = request.body;
       const length = [...idea.trim()].length;
       if (length < IDEA_MIN_CHARS) throw new Errors.InvalidIdea(`The idea is too short: ${length} characters after trimming, at least ${IDEA_MIN_CHARS} needed`);
       if (length > IDEA_MAX_CHARS) throw new Errors.InvalidIdea(`The idea is too long: ${length} characters after trimming, at most ${IDEA_MAX_CHARS} allowed`);
+
+      if (webhookUrl !== undefined) await app.webhooks.checkTarget(webhookUrl);
 
       let submitted;
       try {
@@ -54,6 +57,9 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw err;
       }
       if (!submitted.created) void reply.header('idempotent-replayed', 'true');
+      // On a replay too: a client whose first try got no answer (the service stopped in between) retries with its key,
+      // and the webhook is stored then. An idea keeps the first webhook it was given.
+      if (webhookUrl !== undefined) await app.webhooks.register(submitted.ideaId, submitted.jobId, webhookUrl);
 
       if (request.query.wait) {
         // A client that hangs up stops the wait, not the job.
@@ -65,7 +71,9 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return reply.code(200).send(toIdeaDetail(row));
       }
 
-      const statusUrl = `/api/job/${submitted.jobId}/status`;
+      // Answered in the version the client called: /api/v1/… from /api/v1/generate, the unversioned aliases otherwise.
+      const api = request.routeOptions.url?.startsWith(`${VERSIONED_API}/`) ? VERSIONED_API : '/api';
+      const statusUrl = `${api}/job/${submitted.jobId}/status`;
       return reply
         .code(202)
         .header('location', statusUrl)
@@ -74,7 +82,8 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
           id: submitted.ideaId,
           status: submitted.status,
           statusUrl,
-          websocketUrl: `${request.protocol === 'https' ? 'wss' : 'ws'}://${request.host}/api/ws`,
+          eventsUrl: `${api}/job/${submitted.jobId}/events`,
+          websocketUrl: `${request.protocol === 'https' ? 'wss' : 'ws'}://${request.host}${api}/ws`,
         });
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Errors } from '../errors.js';
 import { ErrorResponse } from '../schemas/common.js';
-import { IdeaDetail, IdeaIdParams, parseIdeaId, toIdeaDetail } from '../schemas/ideas.js';
+import { IdeaDetail, IdeaIdParams, parseIdeaId, toIdeaDetail, toWebhookDelivery } from '../schemas/ideas.js';
 import { downloadFileName } from './download-name.js';
 
 /** One idea: read it whole, or download its specification as Markdown. */
@@ -24,7 +24,11 @@ const specRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: IdeaDetail, 400: ErrorResponse, 404: ErrorResponse },
       },
     },
-    async (request) => toIdeaDetail(await findIdea(request.params.id)),
+    async (request) => {
+      const row = await findIdea(request.params.id);
+      const webhook = await app.webhookDeliveries.findByIdea(row.id);
+      return { ...toIdeaDetail(row), ...(webhook ? { webhook: toWebhookDelivery(webhook) } : {}) };
+    },
   );
 
   app.get(

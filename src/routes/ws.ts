@@ -138,7 +138,7 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
         if (verdict !== 'accept') return;
         onMessage(conn, data, isBinary).catch((err: unknown) => {
           request.log.error({ err }, 'websocket message failed');
-          sendError(conn, 'INTERNAL_ERROR' as WsErrorMessage['code'], 'The server could not handle this message');
+          sendError(conn, 'INTERNAL_ERROR', 'The server could not handle this message');
         });
       });
       socket.on('close', () => {

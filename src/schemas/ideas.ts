@@ -1,7 +1,37 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { IdeaRow } from '../db/schema.js';
+import type { IdeaRow, WebhookDeliveryRow } from '../db/schema.js';
 import { IsoDate, isoTime, isoTimeOrUndefined } from './common.js';
 import { JobError, JobStatus } from './jobs.js';
+
+/** The state of the idea's webhook, when it asked for one. */
+export const WebhookDelivery = Type.Object(
+  {
+    url: Type.String(),
+    status: Type.Union([Type.Literal('waiting'), Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')], {
+      description: 'waiting: the job has not ended; pending: being delivered or retried; delivered: a 2xx answer; failed: gave up (refused address, or WEBHOOK_MAX_ATTEMPTS reached)',
+    }),
+    attempts: Type.Integer({ minimum: 0 }),
+    lastStatusCode: Type.Optional(Type.Integer()),
+    lastError: Type.Optional(Type.String()),
+    nextAttemptAt: Type.Optional(IsoDate),
+    deliveredAt: Type.Optional(IsoDate),
+  },
+  { title: 'WebhookDelivery' },
+);
+export type WebhookDelivery = Static<typeof WebhookDelivery>;
+
+/** How the idea shows its webhook. */
+export function toWebhookDelivery(row: WebhookDeliveryRow): WebhookDelivery {
+  return {
+    url: row.url,
+    status: row.status,
+    attempts: row.attempts,
+    ...(row.lastStatusCode !== null ? { lastStatusCode: row.lastStatusCode } : {}),
+    ...(row.lastError !== null ? { lastError: row.lastError } : {}),
+    ...(row.nextAttemptAt !== null && row.status === 'pending' ? { nextAttemptAt: isoTime(row.nextAttemptAt) } : {}),
+    ...(row.deliveredAt !== null ? { deliveredAt: isoTime(row.deliveredAt) } : {}),
+  };
+}
 
 export const IdeaDetail = Type.Object(
   {
@@ -20,6 +50,7 @@ export const IdeaDetail = Type.Object(
     createdAt: IsoDate,
     updatedAt: IsoDate,
     completedAt: Type.Optional(IsoDate),
+    webhook: Type.Optional(WebhookDelivery),
   },
   { title: 'IdeaDetail' },
 );

@@ -62,11 +62,19 @@ export const JobSnapshot = Type.Object(
 );
 export type JobSnapshot = Static<typeof JobSnapshot>;
 
+export const WebhookUrl = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  format: 'uri',
+  description: 'Told when the job ends: the final job-update event is POSTed here, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). https only (http when WEBHOOK_ALLOW_HTTP); private, loopback and link-local addresses are refused unless the host is in WEBHOOK_ALLOWED_HOSTS.',
+});
+
 export const GenerateBody = Type.Object(
   {
     idea: Type.String({ minLength: 1, maxLength: 20000, description: 'The product idea: 10–5000 characters after trimming, any language and script. Stored exactly as sent.' }),
     template: Type.Optional(TemplateName),
     model: Type.Optional(ModelName),
+    webhookUrl: Type.Optional(WebhookUrl),
   },
   { additionalProperties: false },
 );
@@ -76,7 +84,8 @@ export const GenerateAccepted = Type.Object({
   jobId: Type.String({ format: 'uuid' }),
   id: Type.Integer(),
   status: JobStatus,
-  statusUrl: Type.String(),
+  statusUrl: Type.String({ description: 'Poll this for the job snapshot' }),
+  eventsUrl: Type.String({ description: 'The job\'s Server-Sent Events stream' }),
   websocketUrl: Type.String(),
 });
 export type GenerateAccepted = Static<typeof GenerateAccepted>;

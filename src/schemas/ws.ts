@@ -23,12 +23,16 @@ export const SubscribedMessage = Type.Object({
 });
 export type SubscribedMessage = Static<typeof SubscribedMessage>;
 
+/** What a client may be told is wrong; the socket stays open after each. */
+export const WS_ERROR_CODES = ['INVALID_JSON', 'INVALID_MESSAGE', 'UNKNOWN_TYPE', 'JOB_NOT_FOUND', 'TOO_MANY_SUBSCRIPTIONS', 'RATE_LIMITED', 'INTERNAL_ERROR'] as const;
+
 export const WsErrorMessage = Type.Object({
   type: Type.Literal('error'),
-  code: Type.String(),
+  code: Type.Union(WS_ERROR_CODES.map((code) => Type.Literal(code))),
   message: Type.String(),
   jobId: Type.Optional(Type.String()),
 });
 export type WsErrorMessage = Static<typeof WsErrorMessage>;
 
-export const WS_ERROR_CODES = ['INVALID_JSON', 'INVALID_MESSAGE', 'UNKNOWN_TYPE', 'JOB_NOT_FOUND', 'TOO_MANY_SUBSCRIPTIONS', 'RATE_LIMITED'] as const;
+export const PongMessage = Type.Object({ type: Type.Literal('pong') });
+export const UnsubscribedMessage = Type.Object({ type: Type.Literal('unsubscribed'), jobId: JobId });

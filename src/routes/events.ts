@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
+import { Errors } from '../errors.js';
+import { lastEventFromRow } from '../jobs/job.js';
+import { isTerminal } from '../jobs/transitions.js';
+import { ErrorResponse } from '../schemas/common.js';
+import { JobIdParams, type JobEvent } from '../schemas/jobs.js';
+
+const SEQ = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * GET /api/job/:jobId/events: the job's events as Server-Sent Events, for clients that cannot hold a
+ * WebSocket (serverless functions, shell scripts, proxies that strip upgrades). Each event carries its
+ * seq as the event id, so a reconnecting EventSource (Last-Event-ID) or a client passing ?afterSeq=
+ * gets exactly the events it missed, then live ones; the stream ends after the terminal event.
+ */
+const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const open = new Set<FastifyReply>();
+  // Open streams would hold the server's close forever: they end, and clients reconnect elsewhere with Last-Event-ID.
+  app.addHook('preClose', async () => {
+    for (const reply of open) reply.sse.close();
+  });
+
+  app.get(
+    '/api/job/:jobId/events',
+    {
+      sse: { kind: 'manual' },
+      schema: {
+        tags: ['generate'],
+        summary: 'The job\'s events as a Server-Sent Events stream (id: seq; replay with Last-Event-ID or afterSeq)',
+        description:
+          'Streams the same `job-update` envelopes as the WebSocket, as `text/event-stream`: `id: <seq>`, `event: job-update`, `data: <JobEvent>`. ' +
+          'Without Last-Event-ID or afterSeq the stream starts at the job\'s first retained event. Comment lines (`: heartbeat`) arrive every SSE_HEARTBEAT_MS. ' +
+          'The stream ends after the terminal event (completed, failed or cancelled). Example: `curl -N -H "Authorization: Bearer $API_KEY" $URL/api/v1/job/$JOB/events`.',
+        params: JobIdParams,
+        querystring: Type.Object({ afterSeq: Type.Optional(Type.Integer({ minimum: 0, description: 'Send only events with seq > afterSeq (the Last-Event-ID header, when present, wins)' })) }),
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ description: 'The id (seq) of the last event received, sent by a reconnecting EventSource' })) }),
+        response: { 200: Type.String(), 400: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { jobId } = request.params;
+      const lastEventId = request.headers['last-event-id'];
+      if (lastEventId !== undefined && !SEQ.test(lastEventId.trim())) {
+        throw new Errors.InvalidLastEventId(lastEventId.slice(0, 40));
+      }
+      const afterSeq = lastEventId !== undefined ? Number(lastEventId.trim()) : (request.query.afterSeq ?? 0);
+
+      const live = app.jobs.get(jobId);
+      if (!live) {
+        // Not running here (finished long ago, or before a restart): its last event is all there is.
+        const row = await app.ideas.findByJobId(jobId);
+        if (!row) throw new Errors.JobNotFound(jobId);
+        const last = lastEventFromRow(row);
+        reply.sse.sendHeaders();
+        if (last.seq > afterSeq) await reply.sse.send({ id: String(last.seq), event: 'job-update', data: last });
+        return;
+      }
+
+      reply.sse.sendHeaders();
+      open.add(reply);
+      try {
+        await new Promise<void>((resolve) => {
+          const forward = (event: JobEvent) => {
+            if (!reply.sse.isConnected) return resolve();
+            void reply.sse.send({ id: String(event.seq), event: 'job-update', data: event }).catch(() => undefined);
+            if (isTerminal(event.status)) resolve();
+          };
+          // Replayed and subscribed in one synchronous step, so no event falls between.
+          for (const event of live.eventsAfter(afterSeq)) forward(event);
+          if (live.terminal) return resolve();
+          const off = live.subscribe(forward);
+          reply.sse.onClose(() => {
+            off();
+            resolve();
+          });
+        });
+      } finally {
+        open.delete(reply);
+      }
+    },
+  );
+};
+
+export default eventRoutes;
