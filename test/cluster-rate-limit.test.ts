@@ -47,3 +47,16 @@ t.test('instances sharing Redis share one rate limit, skip it while Redis is awa
   await waitFor(async () => (await health(b)).services.redis.status === 'OK', { what: 'health to recover' });
   t.ok((await health(b)).services.redis.latencyMs >= 0, 'Redis latency reported');
 });
+
+t.test('the stricter limit on POST /api/generate is shared too, across instances and the /api/v1 path', { skip: redisMissing }, async (t) => {
+  const redis = await RedisServer.start(t);
+  const config = { REDIS_URL: redis.url, GENERATE_RATE_LIMIT_MAX: 2 };
+  const a = await build(t, { config });
+  const b = await build(t, { config });
+  const post = (app: FastifyInstance, url: string) => app.inject({ method: 'POST', url, payload: { idea: 'A timetable swap board for shift workers' } });
+  const statuses = [(await post(a, '/api/generate')).statusCode, (await post(b, '/api/v1/generate')).statusCode];
+  const third = await post(a, '/api/v1/generate');
+  t.same([...statuses, third.statusCode], [202, 202, 429], 'the third idea is refused, whichever instance and path the first two took');
+  t.equal(third.headers['x-ratelimit-limit'], '2');
+  t.equal((await a.inject({ url: '/api/history' })).statusCode, 200, 'the general limit is a counter of its own');
+});
