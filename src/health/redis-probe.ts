@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { closeRedis } from '../redis/fail-fast-client.js';
 
 /**
  * PING over a connection of its own. ioredis keeps reconnecting in the
@@ -37,12 +38,7 @@ export class RedisProbe {
     }
   }
 
-  async close(): Promise<void> {
-    try {
-      await Promise.race([this.client.quit(), new Promise((r) => setTimeout(r, 1000).unref())]);
-    } catch {
-      // already closed
-    }
-    this.client.disconnect();
+  close(): Promise<void> {
+    return closeRedis(this.client);
   }
 }

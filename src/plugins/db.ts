@@ -4,8 +4,8 @@ import { createBigramIndexer } from '../db/bigram-index.js';
 import { isLocalUrl, openDatabase, type Database } from '../db/client.js';
 import { createHistoryRepository, type HistoryRepository } from '../db/history-repository.js';
 import { createIdeaRepository, type IdeaRepository } from '../db/ideas-repository.js';
+import { maintainIfDue } from '../db/maintenance.js';
 import { createWebhookRepository, type WebhookRepository } from '../db/webhook-repository.js';
-import { runMaintenance } from '../db/maintenance.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,7 +21,7 @@ declare module 'fastify' {
 export default fp(
   async function dbPlugin(app) {
     const { TURSO_DATABASE_URL, TURSO_AUTH_TOKEN } = app.config;
-    const { client, db } = await openDatabase(TURSO_DATABASE_URL, TURSO_AUTH_TOKEN);
+    const { client, db, leases } = await openDatabase(TURSO_DATABASE_URL, TURSO_AUTH_TOKEN);
     app.decorate('db', db);
     app.decorate('dbClient', client);
     const bigrams = createBigramIndexer(client, { onError: (err) => app.log.warn({ err }, 'search index update failed; retrying') });
@@ -31,16 +31,18 @@ export default fp(
     app.decorate('history', createHistoryRepository(client, { rankWindow: app.config.SEARCH_RANK_WINDOW }));
     app.decorate('webhookDeliveries', createWebhookRepository(db));
 
-    // Re-armed only after a run ends, so a slow run is never overlapped by the next one.
+    // Re-armed only after a run ends, so a slow run is never overlapped by the next one; instances
+    // sharing the database take turns through a lease, so it is never overlapped by theirs either.
     let running: Promise<void> | undefined;
     let closing = false;
     const maintain = () => {
-      running = runMaintenance(client, {
+      running = maintainIfDue(client, leases, {
         metricsRetentionDays: app.config.METRICS_RETENTION_DAYS,
         healthLogRetentionDays: app.config.HEALTH_LOG_RETENTION_DAYS,
         local: isLocalUrl(TURSO_DATABASE_URL),
+        intervalMs: app.config.DB_MAINTENANCE_INTERVAL_MS,
       })
-        .then((result) => app.log.debug(result, 'database maintenance done'))
+        .then((result) => app.log.debug(result ?? { skipped: 'another instance holds the maintenance lease' }, 'database maintenance done'))
         .catch((err: unknown) => app.log.warn({ err }, 'database maintenance failed'))
         .finally(() => {
           running = undefined;
