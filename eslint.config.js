@@ -39,6 +39,10 @@ export default tseslint.config(
       ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       eqeqeq: ['error', 'smart'],
+      // A variable that a cleanup closure reads before it is assigned cannot be const.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      // Search snippets mark their hits with U+0002 and U+0003 on purpose (src/db/snippet.ts).
+      'no-control-regex': 'off',
       // Test inputs spell out unusual spaces (U+3000 and friends) on purpose.
       'no-irregular-whitespace': ['error', { skipStrings: true, skipTemplates: true, skipRegExps: true }],
     },

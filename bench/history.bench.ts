@@ -27,7 +27,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { migrationsFolder, projectRoot } from '../src/paths.js';
-import { BENCH_TERMS } from '../scripts/seed-data.js';
+import { BENCH_MIXED, BENCH_TERMS } from '../scripts/seed-data.js';
 import { seedIdeas } from '../scripts/seed.js';
 
 const IDEAS = 100_000;
@@ -145,6 +145,7 @@ async function main(): Promise<void> {
       { name: 'search 2 CJK chars (家務)', url: `/api/history?search=${encodeURIComponent('家務')}`, direct: () => history.search({ text: '家務', limit: LIMIT, offset: 0 }), search: '家務' },
       { name: 'search common CJK (用户)', url: `/api/history?search=${encodeURIComponent('用户')}`, direct: () => history.search({ text: '用户', limit: LIMIT, offset: 0 }), search: '用户' },
       { name: 'search 1 CJK char (用)', url: `/api/history?search=${encodeURIComponent('用')}`, direct: () => history.search({ text: '用', limit: LIMIT, offset: 0 }), search: '用' },
+      ...BENCH_MIXED.map((text) => ({ name: `search mixed (${text})`, url: `/api/history?search=${encodeURIComponent(text)}`, direct: () => history.search({ text, limit: LIMIT, offset: 0 }), search: text })),
       { name: 'stats', url: '/api/history/stats', direct: () => history.stats() },
     ];
 

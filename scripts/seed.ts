@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Client, InArgs } from '@libsql/client';
+import { createBigramIndexer } from '../src/db/bigram-index.js';
 import { openDatabase } from '../src/db/client.js';
 import { loadConfig } from '../src/config.js';
 import { ideaFactory, type SeedOptions } from './seed-data.js';
@@ -23,6 +24,8 @@ const STATEMENTS_PER_TRANSACTION = 20;
 export async function seedIdeas(client: Client, count: number, options: SeedOptions = {}, onProgress?: (done: number) => void): Promise<void> {
   const make = ideaFactory(count, options);
   const placeholders = `(${COLUMNS.map(() => '?').join(', ')})`;
+  // The rows go in by plain INSERTs; the index of short runs is written by the application, as the service does.
+  const bigrams = createBigramIndexer(client, { onError: (err) => { throw err; } });
   for (let done = 0; done < count; ) {
     const statements: Array<{ sql: string; args: InArgs }> = [];
     for (let s = 0; s < STATEMENTS_PER_TRANSACTION && done < count; s++) {
@@ -40,6 +43,7 @@ export async function seedIdeas(client: Client, count: number, options: SeedOpti
       done += rows;
     }
     await client.batch(statements, 'write');
+    await bigrams.catchUp();
     onProgress?.(done);
   }
 }

@@ -17,7 +17,8 @@ export const ConfigSchema = Type.Object({
   TURSO_AUTH_TOKEN: Type.Optional(Type.String({ description: 'Auth token for a remote libSQL database' })),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#\\s]+(/[^?#\\s]*)?$', description: 'The URL clients reach the service at (behind a proxy), e.g. https://idea2spec.example.com; names the server in the OpenAPI and AsyncAPI documents. Default: the origin each request came to' })),
   ALLOWED_ORIGINS: Type.String({ default: 'http://localhost:3000,http://localhost:3001,http://localhost:5173,http://127.0.0.1:3001', description: 'Comma-separated exact origins for CORS and the WebSocket Origin check' }),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Optional Redis for scale-out' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Cluster mode: Redis shared by every instance (rate limits now; jobs, events and cancels as cluster mode is completed). Unset: one process, no Redis' })),
+  ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all', description: 'Cluster mode: api serves HTTP and WebSocket only, worker only runs jobs, all does both. Needs REDIS_URL unless all' }),
   API_KEY: Type.Optional(Type.String({ minLength: 16, description: 'When set, required on mutating routes, job and spec reads, and the WebSocket' })),
   METRICS_REQUIRE_API_KEY: Type.Boolean({ default: false, description: 'With API_KEY set, also require it on /metrics and /api/metrics/*' }),
   GENERATOR: Type.Union([Type.Literal('auto'), Type.Literal('gemini'), Type.Literal('command'), Type.Literal('offline')], { default: 'auto' }),
@@ -37,6 +38,9 @@ export const ConfigSchema = Type.Object({
   GENERATOR_OUTPUT_LIMIT: Int(1_000_000, 1000, 50_000_000, 'Cap on one spec, in characters'),
   JOB_CONCURRENCY: Int(2, 1, 64),
   JOB_QUEUE_LIMIT: Int(100, 0, 100_000, 'Jobs waiting for a slot before POST /api/generate answers 503'),
+  JOB_LOCK_DURATION_MS: Int(10_000, 1000, 600_000, 'Cluster mode: a running job\'s lock in Redis, renewed every half of it; a crashed instance\'s job can be taken over once its lock lapses. Shorter: faster recovery, but an event loop stalled longer than half of it loses the job to another instance'),
+  JOB_STALLED_INTERVAL_MS: Int(5000, 500, 600_000, 'Cluster mode: how often instances look for jobs whose lock lapsed; recovery after a crash takes up to JOB_LOCK_DURATION_MS + this. At most JOB_LOCK_DURATION_MS'),
+  JOB_ENQUEUE_TIMEOUT_MS: Int(2000, 100, 60_000, 'Cluster mode: how long POST /api/generate waits for Redis to take a new job before answering 503 with Retry-After'),
   JOB_RETENTION_MS: Int(600_000, 0, 86_400_000, 'How long a finished job\'s event log stays in memory for replay'),
   SHUTDOWN_GRACE_MS: Int(10_000, 0, 600_000, 'How long running jobs may finish on shutdown before they are cancelled and re-queued'),
   RATE_LIMIT_MAX: Int(600, 1),
@@ -104,6 +108,12 @@ function crossFieldProblems(config: Config): string[] {
   }
   if (config.GENERATOR === 'command' && config.GENERATOR_COMMAND === undefined) {
     problems.push('GENERATOR_COMMAND: required when GENERATOR=command');
+  }
+  if (config.ROLE !== 'all' && config.REDIS_URL === undefined) {
+    problems.push(`ROLE: ${config.ROLE} needs REDIS_URL (cluster mode); one process without Redis runs ROLE=all`);
+  }
+  if (config.JOB_STALLED_INTERVAL_MS > config.JOB_LOCK_DURATION_MS) {
+    problems.push(`JOB_STALLED_INTERVAL_MS: ${config.JOB_STALLED_INTERVAL_MS} is longer than JOB_LOCK_DURATION_MS (${config.JOB_LOCK_DURATION_MS}); a lapsed lock would wait longer to be noticed than it lasted`);
   }
   for (const origin of allowedOrigins(config)) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`ALLOWED_ORIGINS: "${origin}" is not an origin like https://example.com`);

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import t from 'tap';
 import { freePort } from './free-port.js';
+import { RedisServer, redisMissing } from './fixtures/redis-server.js';
 import { baseUrl, build, fakeGemini, submit, waitFor } from './helper.js';
 
 const getJson = async (app: Awaited<ReturnType<typeof build>>, url: string) => {
@@ -147,11 +146,9 @@ t.test('Redis, when configured, is pinged by the sampler: unreachable means DEGR
   t.match(body.reasons, [/^redis unreachable/]);
 });
 
-t.test('a real Redis answers PING and the service is OK again', { skip: existsSync('/usr/bin/redis-server') ? false : 'redis-server is not installed' }, async (t) => {
-  const port = await freePort();
-  const redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  t.teardown(() => redis.kill('SIGKILL'));
-  const app = await build(t, { config: { REDIS_URL: `redis://127.0.0.1:${port}`, HEALTH_SAMPLE_MS: 100 } });
+t.test('a real Redis answers PING and the service is OK again', { skip: redisMissing }, async (t) => {
+  const redis = await RedisServer.start(t);
+  const app = await build(t, { config: { REDIS_URL: redis.url, HEALTH_SAMPLE_MS: 100 } });
   const ok = await waitFor(async () => {
     const res = await getJson(app, '/api/health');
     return res.body.services.redis.status === 'OK' ? res : undefined;

@@ -6,6 +6,7 @@ import { MemoryEventLog } from '../src/jobs/stores/memory-event-log.js';
 import { MemoryJobQueue } from '../src/jobs/stores/memory-queue.js';
 import type { JobQueue } from '../src/jobs/stores/queue.js';
 import type { JobEvent } from '../src/schemas/jobs.js';
+import { isoTime } from '../src/time.js';
 import type { JobStatus } from '../src/jobs/transitions.js';
 import { waitFor } from './helper.js';
 
@@ -28,7 +29,7 @@ function event(seq: number, status: JobStatus, extra: Partial<JobEvent> = {}): J
     ideaId: 1,
     seq,
     status,
-    timestamp: new Date(0).toISOString(),
+    timestamp: isoTime(0),
     message: `event ${seq}`,
     attempt: 1,
     progress: { chars: 0, chunks: 0 },

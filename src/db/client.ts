@@ -4,32 +4,56 @@ import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
+import { newInstanceId } from '../instance-id.js';
 import { migrationsFolder } from '../paths.js';
+import { installConnectionSetup } from './connection-setup.js';
+import { createLeases, withLease, type Leases } from './lease.js';
 import * as schema from './schema.js';
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
+
+/** How long a statement waits for another connection's (or process's) write lock on an embedded file before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Migrating instances hold this lease; the others wait for it, then find nothing left to apply.
+ * It is renewed while migrations run, so only a crashed migrator makes them wait out the TTL.
+ */
+const MIGRATION_LEASE = { ttlMs: 30_000, waitMs: 300_000, pollMs: 100 };
 
 export function isLocalUrl(url: string): boolean {
   return url.startsWith('file:') || url === ':memory:';
 }
 
-/** Opens the database, tunes an embedded file for a concurrent server (WAL), and applies pending migrations. */
-export async function openDatabase(url: string, authToken?: string): Promise<{ client: Client; db: Database }> {
+export interface OpenDatabaseOptions {
+  /** Who takes leases on this database (default: a fresh instance id). */
+  holder?: string;
+}
+
+/**
+ * Opens the database, tunes an embedded file for several connections and processes (WAL, a busy
+ * timeout and synchronous = NORMAL on every connection), and applies pending migrations, once
+ * across every instance starting at the same time.
+ */
+export async function openDatabase(url: string, authToken?: string, options: OpenDatabaseOptions = {}): Promise<{ client: Client; db: Database; leases: Leases }> {
   if (url.startsWith('file:')) {
     const path = url.startsWith('file://') ? fileURLToPath(url) : url.slice('file:'.length).split('?')[0];
     mkdirSync(dirname(path), { recursive: true });
   }
-  const client = createClient({ url, authToken });
+  const local = isLocalUrl(url);
+  if (local) installConnectionSetup();
+  const client = createClient({ url, authToken, timeout: BUSY_TIMEOUT_MS });
   try {
-    if (isLocalUrl(url)) {
+    if (local) {
       await client.execute('PRAGMA journal_mode = WAL');
+      // The connection that just switched a new file to WAL was set up before it was WAL; the others set themselves up.
       await client.execute('PRAGMA synchronous = NORMAL');
-      await client.execute('PRAGMA busy_timeout = 5000');
-      await client.execute('PRAGMA foreign_keys = ON');
     }
     const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder });
-    return { client, db };
+    const leases = createLeases(client, options.holder ?? newInstanceId());
+    await leases.ensureTable();
+    await withLease(leases, 'migrations', MIGRATION_LEASE, () => migrate(db, { migrationsFolder }));
+    return { client, db, leases };
   } catch (err) {
     client.close();
     throw err;

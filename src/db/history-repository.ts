@@ -1,8 +1,9 @@
 import type { Client, InArgs, Row } from '@libsql/client';
 import { isoTime } from '../time.js';
 import type { IdeaStatus } from './schema.js';
-import { isEmptySearch, matchExpression, parseSearch, TRIGRAM, type SearchTerms } from './search-terms.js';
-import { hasMark, markNeedles, MARK_CLOSE, MARK_OPEN, ELLIPSIS } from './snippet.js';
+import { bigramPhrase } from './bigram-index.js';
+import { isEmptySearch, matchExpression, mixedMatchExpression, parseSearch, TRIGRAM, type SearchTerms } from './search-terms.js';
+import { ftsMarkers, hasMark, markNeedles, plainText, ELLIPSIS } from './snippet.js';
 
 /** Characters of the idea and of the spec's beginning a list item carries: enough for a preview, never the spec. */
 export const IDEA_CHARS = 200;
@@ -100,6 +101,19 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
     return { asOf: Number(rows[0].as_of), total: Math.max(0, Number(rows[0].total)) };
   }
 
+  /**
+   * How many ideas with ids in [from, to] the index holds: the ideas the window's
+   * matches are a share of. Every idea is in ideas_fts; the trigram and bigram
+   * indexes hold only those with a spaceless script, counted in FTS5's own table of
+   * document sizes (one row per indexed idea; a count over the FTS5 table itself
+   * reads every document, ~15 ms for 1,200 of them).
+   */
+  async function indexedBetween(table: 'ideas_fts' | 'ideas_fts_trigram' | 'ideas_fts_bigram', from: number, to: number): Promise<number> {
+    if (table === 'ideas_fts') return to - from + 1;
+    const { rows } = await client.execute({ sql: `SELECT count(*) AS n FROM ${table}_docsize WHERE id BETWEEN :from AND :to`, args: { from, to } });
+    return Math.max(1, Number(rows[0].n));
+  }
+
   async function newestId(): Promise<number> {
     const { rows } = await client.execute('SELECT coalesce(max(id), 0) AS id FROM ideas');
     return Number(rows[0].id);
@@ -108,17 +122,17 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
   /** Snippet columns for the final SELECT: FTS5's own for words, a window around the first substring hit otherwise. */
   function snippetColumns(terms: SearchTerms): string {
     if (terms.runs.length === 0) {
-      return `, snippet(ideas_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}', '${ELLIPSIS}', 24) AS idea_snippet,
-        snippet(ideas_fts, 1, '${MARK_OPEN}', '${MARK_CLOSE}', '${ELLIPSIS}', 24) AS spec_snippet`;
+      return `, snippet(ideas_fts, 0, :markOpen, :markClose, '${ELLIPSIS}', 24) AS idea_snippet,
+        snippet(ideas_fts, 1, :markOpen, :markClose, '${ELLIPSIS}', 24) AS spec_snippet`;
     }
     return `, instr(i.generated_spec, :needle) AS spec_pos, length(i.generated_spec) AS spec_length,
       substr(i.generated_spec, max(1, instr(i.generated_spec, :needle) - ${SNIPPET_LEAD}), ${SNIPPET_CHARS}) AS spec_window`;
   }
 
-  function snippetOf(row: Row, summary: SummaryRow, terms: SearchTerms): string {
+  function snippetOf(row: Row, summary: SummaryRow, terms: SearchTerms, markers: ReturnType<typeof ftsMarkers>): string {
     if (terms.runs.length === 0) {
-      const spec = row.spec_snippet as string | null;
-      return hasMark(spec) ? spec : String(row.idea_snippet ?? summary.idea);
+      const spec = markers.fromFts(row.spec_snippet as string | null);
+      return hasMark(spec) ? spec : (markers.fromFts(row.idea_snippet as string | null) ?? plainText(summary.idea));
     }
     const needles = [...terms.runs, ...terms.words];
     const pos = Number(row.spec_pos);
@@ -158,7 +172,8 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
      * doclists newest first and stops at the window, so finding them costs the
      * same at any table size. They are ranked by bm25 (the idea weighs 4, the spec
      * 1) unless the window is full and dense (the query is in more than half of
-     * the newest ideas): bm25 starts by counting every match in the table, ~100 ms
+     * the newest ideas the index holds: for the indexes of spaceless scripts, of the
+     * newest ideas written in them): bm25 starts by counting every match in the table, ~100 ms
      * to rank all of a word found in almost every row at 100,000 ideas, and it
      * floors the weight of such a word to almost nothing; those are listed newest first.
      */
@@ -168,18 +183,24 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       const none: SearchPage = { rows: [], total: 0, asOf, capped: false, ranked: true };
       if (isEmptySearch(terms)) return none;
 
-      // Words go to the word index, runs of three characters or more to the trigram index, shorter runs to the bigram index.
+      // Words go to the word index, runs of three characters or more to the trigram index, shorter runs to the
+      // bigram index; a query that needs more than one of them goes to the bigram index alone, which holds the
+      // words of its rows too: one MATCH, never a join of two indexes (seconds at 100,000 ideas).
       const longRuns = terms.runs.filter((run) => [...run].length >= TRIGRAM);
       const shortRuns = terms.runs.filter((run) => [...run].length < TRIGRAM);
-      const tables = (
-        [
-          ['ideas_fts', terms.words, 'text'],
-          ['ideas_fts_trigram', longRuns, 'any'],
-          ['ideas_fts_bigram', shortRuns, 'any'],
-        ] as const
-      )
-        .filter(([, list]) => list.length > 0)
-        .map(([table, list, columns]) => ({ table, match: matchExpression(list, query.status, columns) }));
+      const kinds = [terms.words, longRuns, shortRuns].filter((list) => list.length > 0).length;
+      const tables =
+        kinds > 1
+          ? [{ table: 'ideas_fts_bigram' as const, match: mixedMatchExpression(terms.words, [...shortRuns, ...longRuns.map(bigramPhrase)], query.status) }]
+          : (
+              [
+                ['ideas_fts', terms.words, 'text'],
+                ['ideas_fts_trigram', longRuns, 'any'],
+                ['ideas_fts_bigram', shortRuns, 'any'],
+              ] as const
+            )
+              .filter(([, list]) => list.length > 0)
+              .map(([table, list, columns]) => ({ table, match: matchExpression(list, query.status, columns) }));
       const driver = `${tables[0].table}.rowid`;
       const from = tables.map((t, n) => (n === 0 ? t.table : `JOIN ${t.table} ON ${t.table}.rowid = ${driver}`)).join(' ');
       const where = `${tables.map((t, n) => `${t.table} MATCH :match${n}`).join(' AND ')} AND ${driver} <= :asOf`;
@@ -193,7 +214,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       if (total === 0) return none;
       const oldest = Number(window.rows[0].oldest);
       const capped = total >= options.rankWindow;
-      const ranked = !(capped && total / (asOf - oldest + 1) > DENSE);
+      const ranked = !(capped && total / (await indexedBetween(tables[0].table, oldest, asOf)) > DENSE);
 
       const page = ranked
         ? `SELECT id, score FROM (SELECT ${driver} AS id, ${tables.map((t) => `bm25(${t.table}, 4.0, 1.0, 0.0)`).join(' + ')} AS score FROM ${from} WHERE ${where} AND ${driver} >= :oldest)
@@ -205,14 +226,21 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
           ? `ideas_fts CROSS JOIN page p ON p.id = ideas_fts.rowid CROSS JOIN ideas i ON i.id = p.id
              WHERE ideas_fts MATCH :match0 AND ideas_fts.rowid BETWEEN (SELECT min(id) FROM page) AND (SELECT max(id) FROM page)`
           : 'page p CROSS JOIN ideas i ON i.id = p.id';
+      const markers = ftsMarkers();
       const { rows } = await client.execute({
         sql: `WITH page AS MATERIALIZED (${page}) SELECT ${SUMMARY}${snippetColumns(terms)} FROM ${source} ORDER BY p.score, p.id DESC`,
-        args: { ...args, oldest, limit: query.limit, offset: query.offset, ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : {}) },
+        args: {
+          ...args,
+          oldest,
+          limit: query.limit,
+          offset: query.offset,
+          ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : { markOpen: markers.open, markClose: markers.close }),
+        },
       });
       return {
         rows: rows.map((row) => {
           const summary = toSummary(row);
-          return { ...summary, snippet: snippetOf(row, summary, terms) };
+          return { ...summary, snippet: snippetOf(row, summary, terms, markers) };
         }),
         total,
         asOf,

@@ -1,17 +1,25 @@
 import { asc, eq, inArray } from 'drizzle-orm';
+import { createBigramIndexer, type BigramIndexer } from './bigram-index.js';
 import type { Database } from './client.js';
 import { UNFINISHED_STATUSES } from '../jobs/transitions.js';
 import { ideas, type IdeaRow, type NewIdeaRow } from './schema.js';
 
-export function createIdeaRepository(db: Database) {
+/**
+ * The ideas table. A write resolves once the row is searchable as written (the
+ * bigram index is kept by the application: see bigram-index.ts); a running job's
+ * spec is not indexed until the job leaves 'processing', so its flushes index nothing.
+ */
+export function createIdeaRepository(db: Database, bigrams: BigramIndexer = createBigramIndexer(db.$client)) {
   return {
     async insert(row: NewIdeaRow): Promise<IdeaRow> {
       const [inserted] = await db.insert(ideas).values(row).returning();
+      await bigrams.catchUp(inserted.id);
       return inserted;
     },
 
     async update(id: number, patch: Partial<Omit<NewIdeaRow, 'id'>>): Promise<void> {
       await db.update(ideas).set(patch).where(eq(ideas.id, id));
+      await bigrams.catchUp(id);
     },
 
     async findById(id: number): Promise<IdeaRow | undefined> {

@@ -1,4 +1,5 @@
 import type { Client } from '@libsql/client';
+import type { Leases } from './lease.js';
 
 /** Rows deleted per statement: each batch is a short write, so requests keep getting the database in between. */
 const DELETE_BATCH = 5000;
@@ -43,4 +44,27 @@ export async function runMaintenance(client: Client, options: MaintenanceOptions
   // PASSIVE never waits for readers or blocks writers; it copies what it can.
   if (options.local) await client.execute('PRAGMA wal_checkpoint(PASSIVE)');
   return { metricsDeleted, healthLogsDeleted };
+}
+
+/** Longest a maintenance run may keep its lease; beyond it (a crashed instance) another instance may start one. */
+const MAINTENANCE_RUN_TTL_MS = 10 * 60_000;
+export const MAINTENANCE_LEASE = 'maintenance';
+
+/**
+ * Maintenance for a whole cluster: the instance that takes the lease runs it, and keeps the
+ * lease for most of an interval afterwards, so N instances sharing one database run it about
+ * once per interval in total, and never two at a time. Undefined when another instance has it.
+ */
+export async function maintainIfDue(client: Client, leases: Leases, options: MaintenanceOptions & { intervalMs: number }): Promise<MaintenanceResult | undefined> {
+  const started = options.now ?? Date.now();
+  if (!(await leases.acquire(MAINTENANCE_LEASE, MAINTENANCE_RUN_TTL_MS, started))) return undefined;
+  try {
+    const result = await runMaintenance(client, options);
+    await leases.holdUntil(MAINTENANCE_LEASE, started + Math.floor(options.intervalMs * 0.9));
+    return result;
+  } catch (err) {
+    // Another instance may try at once rather than after the run's TTL.
+    await leases.release(MAINTENANCE_LEASE).catch(() => {});
+    throw err;
+  }
 }

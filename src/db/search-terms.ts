@@ -87,3 +87,14 @@ export function matchExpression(terms: readonly string[], status: string | undef
   const scoped = columns === 'text' ? `{user_input generated_spec} : (${text})` : `(${text})`;
   return status ? `${scoped} AND status : ${ftsString(status)}` : scoped;
 }
+
+/**
+ * The MATCH expression of ideas_fts_bigram for a query that mixes words and runs:
+ * the words in the idea or the spec (as in ideas_fts, never in the status), the runs
+ * (tokens, or phrases of tokens for longer runs) anywhere, the status when asked.
+ */
+export function mixedMatchExpression(words: readonly string[], runs: readonly string[], status: string | undefined): string {
+  const parts = [...(words.length > 0 ? [`{user_input generated_spec} : (${words.map(ftsString).join(' AND ')})`] : []), ...runs.map(ftsString)];
+  const text = `(${parts.join(' AND ')})`;
+  return status ? `${text} AND status : ${ftsString(status)}` : text;
+}

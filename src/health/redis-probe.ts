@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { round2 } from '../round.js';
+import { closeRedis } from '../redis/fail-fast-client.js';
 
 /**
  * PING over a connection of its own. ioredis keeps reconnecting in the
@@ -38,12 +39,7 @@ export class RedisProbe {
     }
   }
 
-  async close(): Promise<void> {
-    try {
-      await Promise.race([this.client.quit(), new Promise((r) => setTimeout(r, 1000).unref())]);
-    } catch {
-      // already closed
-    }
-    this.client.disconnect();
+  close(): Promise<void> {
+    return closeRedis(this.client);
   }
 }

@@ -4,6 +4,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
 import { allowedOrigins } from '../config.js';
+import { closeRedis, createFailFastRedis, waitUntilReady } from '../redis/fail-fast-client.js';
 
 /** Swagger UI's top-bar logo is an SVG carrying this <style>: its hash lets exactly that in, and no other inline style. */
 const SWAGGER_LOGO_STYLE = '.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}';
@@ -64,8 +65,17 @@ export default fp(
       maxAge: 600,
     });
 
+    // Cluster mode: one count per client across every instance. While Redis is unreachable the
+    // limits are skipped rather than every request waiting on it (health says DEGRADED meanwhile).
+    const redis = config.REDIS_URL ? createFailFastRedis(config.REDIS_URL, 'idea2spec-rate-limit') : undefined;
+    if (redis) {
+      redis.on('error', (err: Error) => app.log.debug({ err: err.message }, 'rate-limit Redis unavailable: limits skipped'));
+      app.addHook('onClose', () => closeRedis(redis));
+      if (!(await waitUntilReady(redis, 2000))) app.log.warn('Redis is not reachable yet: rate limits are skipped until it is');
+    }
     await app.register(rateLimit, {
       global: true,
+      ...(redis ? { redis, skipOnError: true, nameSpace: 'idea2spec:rate-limit:' } : {}),
       max: config.RATE_LIMIT_MAX,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
       errorResponseBuilder: (request, context) => ({

@@ -1,0 +1,184 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Client, InStatement } from '@libsql/client';
+import { SPACELESS_RANGES } from './search-terms.js';
+
+const SEPARATOR = 0;
+const WORD = 1;
+const SPACELESS = 2;
+/** What unicode61 keeps as token characters by default, as ideas_fts tokenizes words. */
+const WORD_CHAR = /[\p{L}\p{N}\p{Co}]/u;
+/** The class of each code point of the Basic Multilingual Plane: one lookup per character. */
+const CLASS_BMP = new Uint8Array(0x10000);
+for (let cp = 0; cp < 0x10000; cp++) if ((cp < 0xd800 || cp > 0xdfff) && WORD_CHAR.test(String.fromCharCode(cp))) CLASS_BMP[cp] = WORD;
+for (const [from, to] of SPACELESS_RANGES) for (let cp = from; cp <= Math.min(to, 0xffff); cp++) CLASS_BMP[cp] = SPACELESS;
+const SPACELESS_ASTRAL = SPACELESS_RANGES.filter(([, to]) => to > 0xffff);
+
+function classOf(cp: number): number {
+  if (cp <= 0xffff) return CLASS_BMP[cp];
+  if (SPACELESS_ASTRAL.some(([from, to]) => cp >= from && cp <= to)) return SPACELESS;
+  return WORD_CHAR.test(String.fromCodePoint(cp)) ? WORD : SEPARATOR;
+}
+
+/**
+ * The text ideas_fts_bigram indexes for a text, made in one pass: every character of
+ * a spaceless script as a token, followed by the pair it starts when the next
+ * character is of such a script too, and the words of other scripts as ideas_fts
+ * sees them, everything else a space. "分配家務 for iOS" gives
+ * "分 分配 配 配家 家 家務 務 for iOS", which the table's tokenizer (porter unicode61,
+ * splitting at spaces only) reads as those tokens, the words stemmed and folded as in
+ * ideas_fts. So one table answers a query that mixes words and runs (see
+ * drizzle/0005_index_final_text.sql). `spaceless` tells whether the text has such a
+ * character: only rows that do are in the table.
+ */
+export function bigramText(text: string): { text: string; spaceless: boolean } {
+  // Written as UTF-16 code units into one buffer and decoded once: building millions of
+  // small strings costs ten times more at 1,000,000 characters. A character yields at most
+  // a space, itself, a space and the pair: 5 units for one of the BMP, 8 for a surrogate pair (4 per unit).
+  const out = new Uint16Array(text.length * 5);
+  let n = 0;
+  let last = SEPARATOR;
+  let spaceless = false;
+  let cp = text.length > 0 ? text.codePointAt(0)! : 0;
+  let kind = classOf(cp);
+  for (let i = 0; i < text.length; ) {
+    const size = cp > 0xffff ? 2 : 1;
+    const next = i + size < text.length ? text.codePointAt(i + size)! : -1;
+    const nextKind = next >= 0 ? classOf(next) : SEPARATOR;
+    if (kind === SPACELESS) {
+      spaceless = true;
+      if (n > 0 && out[n - 1] !== 0x20) out[n++] = 0x20;
+      for (let k = 0; k < size; k++) out[n++] = text.charCodeAt(i + k);
+      if (nextKind === SPACELESS) {
+        out[n++] = 0x20;
+        const nextSize = next > 0xffff ? 2 : 1;
+        for (let k = 0; k < size + nextSize; k++) out[n++] = text.charCodeAt(i + k);
+      }
+    } else if (kind === WORD) {
+      if (last === SPACELESS) out[n++] = 0x20;
+      for (let k = 0; k < size; k++) out[n++] = text.charCodeAt(i + k);
+    } else if (n > 0 && out[n - 1] !== 0x20) {
+      out[n++] = 0x20;
+    }
+    last = kind;
+    i += size;
+    cp = next;
+    kind = nextKind;
+  }
+  return { text: UTF16.decode(out.subarray(0, n)), spaceless };
+}
+
+const UTF16 = new TextDecoder('utf-16le');
+
+/** Runs of three characters or more are phrases of the tokens bigramText() writes for them: 燈塔看守 is "燈 燈塔 塔 塔看 看 看守 守". */
+export const bigramPhrase = (run: string) => bigramText(run).text;
+
+/** Characters of text indexed per write transaction when catching up on many rows (one row is never split). */
+const BATCH_CHARS = 200_000;
+const BATCH_ROWS = 256;
+const RETRY_MS = 2_000;
+
+/**
+ * Keeps ideas_fts_bigram current. The triggers of drizzle/0005 list the rows whose
+ * indexed text changed in ideas_bigram_pending; catchUp() indexes them from
+ * ideas_bigram_source (the text the indexes see: a running job's spec is not final
+ * and is left out), one batch per write transaction, yielding to the event loop
+ * between batches so requests are served in between. A row that changes while it
+ * is being indexed keeps a newer version in the pending table and is indexed again.
+ */
+export function createBigramIndexer(client: Client, options: { onError?: (err: unknown) => void } = {}) {
+  const wanted = new Set<number>();
+  let dirty = false;
+  let running: Promise<void> | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  /** The next rows to index, the wanted ones first, up to BATCH_CHARS of text (always at least one row). */
+  async function nextBatch(): Promise<Array<{ id: number; version: number }>> {
+    const first = [...wanted];
+    wanted.clear();
+    const { rows } = await client.execute({
+      // Without wanted rows, the primary key's order: no sort of the whole table at each batch of a long catch-up.
+      sql: `SELECT p.id, p.version, coalesce(length(s.user_input) + length(s.generated_spec), 0) AS size
+            FROM ideas_bigram_pending p LEFT JOIN ideas_bigram_source s ON s.id = p.id
+            ORDER BY ${first.length > 0 ? 'p.id IN (SELECT value FROM json_each(:first)) DESC, ' : ''}p.id LIMIT :rows`,
+      args: { first: JSON.stringify(first), rows: BATCH_ROWS },
+    });
+    const batch: Array<{ id: number; version: number }> = [];
+    let chars = 0;
+    for (const row of rows) {
+      if (batch.length > 0 && chars + Number(row.size) > BATCH_CHARS) break;
+      batch.push({ id: Number(row.id), version: Number(row.version) });
+      chars += Number(row.size);
+    }
+    return batch;
+  }
+
+  async function indexBatch(batch: Array<{ id: number; version: number }>): Promise<void> {
+    // Version and text in one statement: both from the same moment.
+    const { rows } = await client.execute({
+      sql: `SELECT p.id, p.version, s.user_input, s.generated_spec, s.status
+            FROM ideas_bigram_pending p LEFT JOIN ideas_bigram_source s ON s.id = p.id
+            WHERE p.id IN (SELECT value FROM json_each(:ids))`,
+      args: { ids: JSON.stringify(batch.map((b) => b.id)) },
+    });
+    // The row may change or go between this read and the write: each statement only acts while the
+    // pending entry still has the version read here (the delete trigger removes it with the row).
+    const unchanged = 'EXISTS (SELECT 1 FROM ideas_bigram_pending WHERE id = :id AND version = :version)';
+    const statements: InStatement[] = [];
+    for (const row of rows) {
+      const at = { id: Number(row.id), version: Number(row.version) };
+      statements.push({ sql: `DELETE FROM ideas_fts_bigram WHERE rowid = :id AND ${unchanged}`, args: at });
+      const idea = bigramText(String(row.user_input ?? ''));
+      const spec = bigramText(String(row.generated_spec ?? ''));
+      if (idea.spaceless || spec.spaceless) {
+        statements.push({
+          sql: `INSERT INTO ideas_fts_bigram (rowid, user_input, generated_spec, status) SELECT :id, :idea, :spec, :status WHERE ${unchanged}`,
+          args: { ...at, idea: idea.text, spec: spec.text, status: row.status },
+        });
+      }
+      statements.push({ sql: 'DELETE FROM ideas_bigram_pending WHERE id = :id AND version = :version', args: at });
+    }
+    if (statements.length > 0) await client.batch(statements, 'write');
+  }
+
+  async function drain(): Promise<void> {
+    try {
+      while (dirty && !closed) {
+        dirty = false;
+        for (let batch = await nextBatch(); batch.length > 0 && !closed; batch = await nextBatch()) {
+          await indexBatch(batch);
+          await yieldToEventLoop();
+        }
+      }
+    } catch (err) {
+      // The rows stay pending: indexed at the next write, or by the retry when nothing else is written.
+      options.onError?.(err);
+      if (!closed && !retry) retry = setTimeout(() => {
+        retry = undefined;
+        void catchUp();
+      }, RETRY_MS).unref();
+    } finally {
+      running = undefined;
+    }
+  }
+
+  /** Resolves once every row pending when it was called is indexed (`id` first, when given). Never rejects. */
+  function catchUp(id?: number): Promise<void> {
+    if (closed) return Promise.resolve();
+    if (id !== undefined) wanted.add(id);
+    dirty = true;
+    running ??= drain();
+    return running;
+  }
+
+  return {
+    catchUp,
+    async close(): Promise<void> {
+      closed = true;
+      clearTimeout(retry);
+      await running;
+    },
+  };
+}
+
+export type BigramIndexer = ReturnType<typeof createBigramIndexer>;
