@@ -9,8 +9,19 @@ import { ErrorResponse } from '../schemas/common.js';
 export const WS_PROTOCOL = 'idea2spec';
 const WS_TOKEN_PREFIX = 'bearer.';
 
-/** Probes and documentation stay open so orchestrators and readers need no secret. */
-const ALWAYS_OPEN = [/^\/api\/health(\/|$)/, /^\/api\/gemini\/health$/, /^\/api\/docs(\/|$)/, /^\/status$/];
+/**
+ * Open with API_KEY set: probes (orchestrators hold no secret), the docs, and the
+ * pages with their own scripts and styles — a page holds no data, and the data
+ * calls it makes still need the key.
+ */
+const ALWAYS_OPEN = [
+  // probes
+  /^\/api\/health(\/|$)/, /^\/api\/(live|ready)$/, /^\/api\/gemini\/health$/,
+  // docs
+  /^\/api\/docs(\/|$)/,
+  // pages and their assets
+  /^\/$/, /^\/ideas\//, /^\/assets\//, /^\/status(\/status\.(js|css))?$/,
+];
 const METRICS = [/^\/metrics$/, /^\/api\/metrics(\/|$)/];
 
 /** Whether a route needs the API key: everything does unless it is listed open, so a new route is protected by default. */
@@ -26,8 +37,8 @@ export function requiresApiKey(url: string, method: RouteOptions['method'], conf
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
 /**
- * Optional API key (API_KEY): when set, every route but health, docs and the
- * dashboard (and /metrics unless METRICS_REQUIRE_API_KEY) needs
+ * Optional API key (API_KEY): when set, every route but the probes, the docs and
+ * the pages (and /metrics unless METRICS_REQUIRE_API_KEY) needs
  * `Authorization: Bearer <key>`; a WebSocket may instead offer the subprotocols
  * `idea2spec, bearer.<key>`. Never a query string: URLs end up in logs.
  * Failed checks answer 401 after the rate limit has counted them.
