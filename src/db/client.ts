@@ -13,12 +13,16 @@ export function isLocalUrl(url: string): boolean {
   return url.startsWith('file:') || url === ':memory:';
 }
 
+/** The file behind a `file:` URL; undefined for a remote or in-memory database. */
+export function databaseFilePath(url: string): string | undefined {
+  if (!url.startsWith('file:')) return undefined;
+  return url.startsWith('file://') ? fileURLToPath(url) : url.slice('file:'.length).split('?')[0];
+}
+
 /** Opens the database, tunes an embedded file for a concurrent server (WAL), and applies pending migrations. */
 export async function openDatabase(url: string, authToken?: string): Promise<{ client: Client; db: Database }> {
-  if (url.startsWith('file:')) {
-    const path = url.startsWith('file://') ? fileURLToPath(url) : url.slice('file:'.length).split('?')[0];
-    mkdirSync(dirname(path), { recursive: true });
-  }
+  const path = databaseFilePath(url);
+  if (path !== undefined) mkdirSync(dirname(path), { recursive: true });
   const client = createClient({ url, authToken });
   try {
     if (isLocalUrl(url)) {

@@ -34,7 +34,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: the database answers and migrations are applied (503 otherwise, and from the moment shutdown begins)',
+        summary: 'Readiness: the database answers, takes writes and has its migrations applied (503 otherwise, and from the moment shutdown begins)',
         response: { 200: Readiness, 503: Readiness },
       },
     },
