@@ -94,6 +94,60 @@ t.test('a 10-character idea in any script is valid; characters are counted, not 
   t.equal((await submit(app, { idea: '🏠🧹🧺🍳🛒🧾📅🔔👥' })).statusCode, 400, 'nine emoji are nine characters: too short');
 });
 
+t.test('text that cannot be stored exactly (NUL, an unpaired surrogate) is a 400 that says why, also on an identical retry, and stores nothing', async (t) => {
+  const app = await build(t);
+  const cases: Array<[string, string, RegExp]> = [
+    ['a NUL', 'A tool library\u0000 for the neighbourhood', /NUL character \(U\+0000\) at position 15/],
+    ['a lone high surrogate', 'A tool library \ud800 for the neighbourhood', /unpaired surrogate \(U\+D800\) at position 16/],
+    ['a lone low surrogate', 'A tool library for the neighbourhood \udc00', /unpaired surrogate \(U\+DC00\)/],
+  ];
+  for (const [name, idea, why] of cases) {
+    for (const round of ['first', 'identical retry']) {
+      const res = await submit(app, { idea }, { 'idempotency-key': `unstorable-${name.replace(/ /g, '-')}` });
+      t.equal(res.statusCode, 400, `${name}, ${round}`);
+      t.match(res.json(), { code: 'INVALID_IDEA', message: why }, `${name}, ${round}: says why`);
+    }
+  }
+  t.equal((await app.inject({ url: '/api/spec/1' })).statusCode, 404, 'nothing was stored');
+  const pair = 'Emoji in pairs are fine: 🧰🔧 and 𝒳';
+  const ok = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: pair } });
+  t.equal(ok.json().userInput, pair, 'a well-formed surrogate pair is stored exactly');
+});
+
+t.test('length counts the characters a person sees: grapheme clusters, not invisible ones', async (t) => {
+  const app = await build(t);
+  const tooShort: Array<[string, string, number]> = [
+    ['only zero-width spaces', '\u200b'.repeat(30), 0],
+    ['only combining marks', '\u0301'.repeat(30), 0],
+    ['zero-width joiners and word joiners around four letters', '\u200dc\u2060a\u200bf\u200de\u200b\u200b\u200b\u200b', 4],
+    ['Hindi words whose vowel signs are marks (15 code points, 7 characters)', 'किताबें किताबें', 7],
+    ['nine ZWJ families (63 code points)', '👨‍👩‍👧‍👦'.repeat(9), 9],
+  ];
+  for (const [name, idea, seen] of tooShort) {
+    const res = await submit(app, { idea });
+    t.equal(res.statusCode, 400, name);
+    t.match(res.json().message, new RegExp(`too short: ${seen} characters a person can see`), name);
+  }
+  const valid = [
+    '家務分工應用程式幫助室友',
+    'تطبيقٌ لِتَقاسُمِ الأعمالِ المنزلية',
+    'पढ़ने की किताबें साझा करने का ऐप',
+    '👨‍👩‍👧‍👦'.repeat(10),
+    'A\u200bplanner for\u00a0shared kitchens',
+  ];
+  for (const idea of valid) {
+    const headers = { 'idempotency-key': `valid-${valid.indexOf(idea)}` };
+    const res = await submit(app, { idea }, headers);
+    t.equal(res.statusCode, 202, idea);
+    const done = await waitForJob(app, res.json().jobId);
+    t.equal(done.status, 'completed');
+    t.equal((await app.inject({ url: `/api/spec/${res.json().id}` })).json().userInput, idea, 'stored exactly as sent');
+    const again = await submit(app, { idea }, headers);
+    t.equal(again.headers['idempotent-replayed'], 'true', 'an identical retry replays');
+    t.equal(again.json().jobId, res.json().jobId);
+  }
+});
+
 t.test('the same Idempotency-Key returns the same job and runs the CLI once', async (t) => {
   const fake = fakeGemini(t, 'ok');
   const app = await build(t, { config: fake.config, env: fake.env });

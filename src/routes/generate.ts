@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { Errors } from '../errors.js';
 import { DEFAULT_TEMPLATE } from '../gemini/templates.js';
 import { ErrorResponse } from '../schemas/common.js';
+import { unstorableReason, visibleLength } from '../schemas/idea-text.js';
 import { IdeaDetail, toIdeaDetail } from '../schemas/ideas.js';
 import { GenerateAccepted, GenerateBody } from '../schemas/jobs.js';
 
@@ -18,7 +19,7 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['generate'],
         summary: 'Submit an idea; returns the job to follow',
-        description: `The idea must be ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters after trimming, in any language and script; it is stored exactly as sent. The same Idempotency-Key returns the same job. With ?wait=true the call blocks until the job ends and answers like GET /api/spec/:id.`,
+        description: `The idea must be ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters after trimming, in any language and script, counted as a person sees them (grapheme clusters; zero-width and other invisible characters and lone combining marks do not count); it is stored exactly as sent. A NUL character or an unpaired surrogate cannot be stored exactly and is a 400. The same Idempotency-Key returns the same job. With ?wait=true the call blocks until the job ends and answers like GET /api/spec/:id.`,
         body: GenerateBody,
         querystring: Type.Object({ wait: Type.Optional(Type.Boolean({ description: 'Block until the job ends' })) }),
         headers: Type.Object({
@@ -37,9 +38,11 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { idea, template = DEFAULT_TEMPLATE, model } = request.body;
-      const length = [...idea.trim()].length;
-      if (length < IDEA_MIN_CHARS) throw new Errors.InvalidIdea(`The idea is too short: ${length} characters after trimming, at least ${IDEA_MIN_CHARS} needed`);
-      if (length > IDEA_MAX_CHARS) throw new Errors.InvalidIdea(`The idea is too long: ${length} characters after trimming, at most ${IDEA_MAX_CHARS} allowed`);
+      const unstorable = unstorableReason(idea);
+      if (unstorable) throw new Errors.InvalidIdea(`The idea cannot be stored exactly as sent: ${unstorable}`);
+      const length = visibleLength(idea);
+      if (length < IDEA_MIN_CHARS) throw new Errors.InvalidIdea(`The idea is too short: ${length} characters a person can see, at least ${IDEA_MIN_CHARS} needed`);
+      if (length > IDEA_MAX_CHARS) throw new Errors.InvalidIdea(`The idea is too long: ${length} characters a person can see, at most ${IDEA_MAX_CHARS} allowed`);
 
       let submitted;
       try {

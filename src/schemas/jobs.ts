@@ -64,7 +64,7 @@ export type JobSnapshot = Static<typeof JobSnapshot>;
 
 export const GenerateBody = Type.Object(
   {
-    idea: Type.String({ minLength: 1, maxLength: 20000, description: 'The product idea: 10–5000 characters after trimming, any language and script. Stored exactly as sent.' }),
+    idea: Type.String({ minLength: 1, maxLength: 20000, description: 'The product idea: 10–5000 characters a person can see (grapheme clusters, after trimming), any language and script. Stored exactly as sent; a NUL or an unpaired surrogate cannot be, and is a 400.' }),
     template: Type.Optional(TemplateName),
     model: Type.Optional(ModelName),
   },
