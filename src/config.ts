@@ -46,6 +46,7 @@ export const ConfigSchema = Type.Object({
   WS_MAX_SUBSCRIPTIONS: Int(50, 1, 10_000),
   WS_MAX_CONNECTIONS: Int(1000, 1, 1_000_000, 'Open WebSockets; further upgrades are refused with 503'),
   WS_MAX_MESSAGES_PER_SECOND: Int(100, 1, 100_000, 'Client frames per socket per second; excess frames are dropped with an error, sustained excess closes with 1008'),
+  WS_SNAPSHOT_BYTES_PER_MINUTE: Int(16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024, 'Bytes of subscribe replies (snapshot text and replayed events) one socket may get per minute; over it a subscribe answers RATE_LIMITED with retryAfterMs'),
   WS_HEARTBEAT_MS: Int(30_000, 50, 600_000),
   METRICS_RETENTION_DAYS: Int(14, 1, 3650),
   HEALTH_LOG_RETENTION_DAYS: Int(14, 1, 3650),

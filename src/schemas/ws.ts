@@ -28,6 +28,7 @@ export const WsErrorMessage = Type.Object({
   code: Type.String(),
   message: Type.String(),
   jobId: Type.Optional(Type.String()),
+  retryAfterMs: Type.Optional(Type.Integer({ description: 'RATE_LIMITED: when the same request will be accepted' })),
 });
 export type WsErrorMessage = Static<typeof WsErrorMessage>;
 
