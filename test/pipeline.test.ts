@@ -1,5 +1,5 @@
 import t from 'tap';
-import { baseUrl, build, fakeGemini, submit, waitForJob, WsClient } from './helper.js';
+import { baseUrl, build, fakeGemini, submit, waitFor, waitForJob, WsClient } from './helper.js';
 import { OFFLINE_LABEL } from '../src/gemini/offline-drafter.js';
 
 const IDEA = 'A marketplace where neighbours lend each other tools, with deposits and ratings';
@@ -243,4 +243,32 @@ t.test('the OpenAPI document covers every route, the WebSocket included', async 
   t.ok(doc.paths['/api/generate'].post.responses['503'], 'each status is documented');
   const ui = await app.inject({ url: '/api/docs' });
   t.ok([200, 302].includes(ui.statusCode), 'Swagger UI is served');
+});
+
+t.test('a job id in upper case finds the same job over HTTP and WebSocket (UUIDs are case-insensitive)', async (t) => {
+  const fake = fakeGemini(t, 'hang');
+  const app = await build(t, { listen: true, config: { ...fake.config, GEMINI_TIMEOUT_MS: 60_000 }, env: fake.env });
+  const { jobId } = (await submit(app, { idea: IDEA })).json();
+  const upper = jobId.toUpperCase();
+  t.not(upper, jobId);
+  const status = await app.inject({ url: `/api/job/${upper}/status` });
+  t.equal(status.statusCode, 200);
+  t.equal(status.json().jobId, jobId, 'answered with the canonical id');
+
+  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  t.after(() => ws.close());
+  ws.send({ type: 'subscribe-job', jobId: upper });
+  t.match(await ws.next((m) => m.type === 'subscribed' || m.type === 'error'), { type: 'subscribed', jobId });
+
+  const cancelled = await app.inject({ method: 'POST', url: `/api/job/${upper}/cancel` });
+  t.equal(cancelled.statusCode, 202);
+  t.equal((await ws.waitForEnd(jobId)).status, 'cancelled', 'the subscription made with the upper-case id gets the events');
+
+  // Also once the job has left memory and only its row knows it.
+  const stored = await build(t, { config: { JOB_RETENTION_MS: 0 } });
+  const done = (await stored.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } })).json();
+  await waitFor(() => !stored.jobs.get(done.jobId), { what: 'the job to leave memory' });
+  const fromRow = await stored.inject({ url: `/api/job/${done.jobId.toUpperCase()}/status` });
+  t.equal(fromRow.statusCode, 200);
+  t.match(fromRow.json(), { jobId: done.jobId, status: 'completed' });
 });

@@ -10,7 +10,7 @@ import { CancelledError, GeneratorError } from '../gemini/errors.js';
 import type { CircuitBreaker } from '../gemini/circuit-breaker.js';
 import type { Generator } from '../gemini/generator.js';
 import type { TemplateName } from '../gemini/templates.js';
-import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
+import { canonicalJobId, type JobError, type JobEvent, type JobSnapshot } from '../schemas/jobs.js';
 import { Job, snapshotFromRow, type JobListener } from './job.js';
 import { JobRowMirror, type RowPatch } from './mirror.js';
 
@@ -130,24 +130,24 @@ export class JobRegistry {
 
   /** The live job if this process holds it. */
   get(jobId: string): Job | undefined {
-    return this.jobs.get(jobId);
+    return this.jobs.get(canonicalJobId(jobId));
   }
 
   async snapshot(jobId: string): Promise<JobSnapshot | undefined> {
-    const live = this.jobs.get(jobId);
+    const live = this.get(jobId);
     if (live) return live.snapshot();
-    const row = await this.deps.ideas.findByJobId(jobId);
+    const row = await this.deps.ideas.findByJobId(canonicalJobId(jobId));
     return row ? snapshotFromRow(row) : undefined;
   }
 
   /** Subscribes to a live job; undefined when the job is not running here (its snapshot is all there is). */
   subscribe(jobId: string, listener: JobListener): (() => void) | undefined {
-    const job = this.jobs.get(jobId);
+    const job = this.get(jobId);
     return job && !job.terminal ? job.subscribe(listener) : undefined;
   }
 
   async cancel(jobId: string, reason = 'Cancelled by request'): Promise<JobSnapshot> {
-    const job = this.jobs.get(jobId);
+    const job = this.get(jobId);
     if (job) {
       if (job.terminal) throw new Errors.JobAlreadyFinished(jobId, job.status);
       job.abort.abort(new CancelledError(reason));
@@ -155,7 +155,7 @@ export class JobRegistry {
       await this.mirror.settled(job, ROW_WAIT_MS);
       return job.snapshot();
     }
-    const row = await this.deps.ideas.findByJobId(jobId);
+    const row = await this.deps.ideas.findByJobId(canonicalJobId(jobId));
     if (!row) throw new Errors.JobNotFound(jobId);
     if (['completed', 'failed', 'cancelled'].includes(row.status)) throw new Errors.JobAlreadyFinished(jobId, row.status);
     const now = Date.now();
@@ -165,7 +165,7 @@ export class JobRegistry {
 
   /** Resolves once the job has ended and its row is written (at once if this process does not run it); false if the signal aborted first. */
   async waitForEnd(jobId: string, signal?: AbortSignal): Promise<boolean> {
-    const job = this.jobs.get(jobId);
+    const job = this.get(jobId);
     if (!job) return true;
     const ended = await new Promise<boolean>((resolve) => {
       if (signal?.aborted) return resolve(false);

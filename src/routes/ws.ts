@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { WebSocket } from 'ws';
-import type { JobEvent } from '../schemas/jobs.js';
+import { canonicalJobId, type JobEvent } from '../schemas/jobs.js';
 import '../schemas/formats.js';
 import { CLIENT_MESSAGE_TYPES, PingMessage, SubscribeMessage, UnsubscribeMessage, type ClientMessage, type WsErrorMessage } from '../schemas/ws.js';
 import { MessageLimiter } from './ws-message-limiter.js';
@@ -134,11 +134,13 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
     switch (valid.type) {
       case 'ping':
         return send(conn, { type: 'pong' });
-      case 'unsubscribe-job':
-        unsubscribe(conn, valid.jobId);
-        return send(conn, { type: 'unsubscribed', jobId: valid.jobId });
+      case 'unsubscribe-job': {
+        const jobId = canonicalJobId(valid.jobId);
+        unsubscribe(conn, jobId);
+        return send(conn, { type: 'unsubscribed', jobId });
+      }
       case 'subscribe-job':
-        return subscribe(conn, valid.jobId, valid.afterSeq);
+        return subscribe(conn, canonicalJobId(valid.jobId), valid.afterSeq);
     }
   };
 

@@ -81,4 +81,7 @@ export const GenerateAccepted = Type.Object({
 });
 export type GenerateAccepted = Static<typeof GenerateAccepted>;
 
+/** UUIDs are case-insensitive; ours are stored in lower case, so every lookup goes through this. */
+export const canonicalJobId = (jobId: string): string => jobId.toLowerCase();
+
 export const JobIdParams = Type.Object({ jobId: Type.String({ format: 'uuid', description: 'The job id returned by POST /api/generate' }) });
