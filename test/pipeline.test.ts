@@ -272,3 +272,14 @@ t.test('a job id in upper case finds the same job over HTTP and WebSocket (UUIDs
   t.equal(fromRow.statusCode, 200);
   t.match(fromRow.json(), { jobId: done.jobId, status: 'completed' });
 });
+
+t.test('a value outside a fixed set names the allowed values in one message', async (t) => {
+  const app = await build(t);
+  const res = await submit(app, { idea: IDEA, template: 'evil' });
+  t.equal(res.statusCode, 400);
+  t.equal(res.json().message, 'body/template must be one of "standard", "lean", "technical"');
+  t.same(res.json().details, [{ path: 'body/template', message: 'must be one of "standard", "lean", "technical"' }], 'one detail, not one per allowed value');
+  const status = await app.inject({ url: '/api/history?status=done' });
+  t.equal(status.statusCode, 400);
+  t.match(status.json().message, /^querystring\/status must be one of "queued", .*"cancelled"$/, 'every such field, not only template');
+});
