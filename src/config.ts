@@ -10,7 +10,7 @@ const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER, descriptio
  */
 export const ConfigSchema = Type.Object({
   PORT: Int(3001, 0, 65535, 'HTTP port'),
-  HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Interface to listen on' }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface to listen on: loopback by default; 0.0.0.0 (all interfaces) in a container or behind a proxy on another host' }),
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   TURSO_DATABASE_URL: Type.String({ default: 'file:./data/idea2spec.db', pattern: '^(file:|libsql:|https?:|wss?:|:memory:)', description: 'libSQL URL: file:… (embedded), libsql://… (Turso / sqld)' }),

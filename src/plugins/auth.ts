@@ -46,7 +46,17 @@ const digest = (value: string) => createHash('sha256').update(value, 'utf8').dig
 export default fp(
   async function authPlugin(app) {
     const { config } = app;
-    if (!config.API_KEY) return;
+    if (!config.API_KEY) {
+      app.addHook('onListen', async () => {
+        const exposed = app.addresses().flatMap((a) => (typeof a === 'string' || isLoopback(a.address) ? [] : [a]));
+        if (exposed.length === 0) return;
+        app.log.warn(
+          { addresses: exposed.map((a) => `${a.address}:${a.port}`) },
+          'listening beyond loopback without API_KEY: every route, job data included, is open to anyone who can reach these addresses; set API_KEY, or HOST=127.0.0.1',
+        );
+      });
+      return;
+    }
     // Digests have one length whatever the caller sends, so the comparison takes the same time for every guess.
     const expected = digest(config.API_KEY);
     const matches = (token: string) => timingSafeEqual(digest(token), expected);
@@ -67,6 +77,10 @@ export default fp(
   },
   { name: 'auth', dependencies: ['config', 'errors', 'security'] },
 );
+
+function isLoopback(address: string): boolean {
+  return /^(127\.|::1$|::ffff:127\.)/.test(address);
+}
 
 function bearerToken(header: string | undefined): string | undefined {
   const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
