@@ -67,7 +67,7 @@ export class JobRowMirror {
 
   /** Waits up to graceMs for pending writes, then gives up on the rest: start-up recovery takes those jobs. */
   async close(graceMs: number): Promise<void> {
-    await Promise.all([...this.writers.values()].map((writer) => Promise.race([writer, sleep(graceMs)])));
+    await Promise.all([...this.writers.keys()].map((job) => this.settled(job, graceMs)));
     this.stopping.abort();
     await Promise.all(this.writers.values());
   }
