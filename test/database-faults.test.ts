@@ -98,6 +98,7 @@ async function assertDown(t: Test, app: Awaited<ReturnType<typeof build>>, cause
   }, { what: 'health to go DOWN', timeoutMs: 30_000 });
   t.equal(health.status, 'DOWN');
   t.match(health.services.database.error, cause, 'the database service says why');
+  t.ok(health.services.database.error.length < 400, 'in a few words: no SQL, no parameters');
   const ready = await app.inject({ url: '/api/ready' });
   t.equal(ready.statusCode, 503);
   t.equal(ready.json().ready, false, 'not ready');
@@ -109,10 +110,14 @@ async function assertHealthy(t: Test, app: Awaited<ReturnType<typeof build>>) {
 }
 
 async function storedWhenDone(app: Awaited<ReturnType<typeof build>>, id: number) {
-  return waitFor(async () => {
-    const r = await app.ideas.findById(id);
-    return r?.status === 'completed' ? r : undefined;
-  }, { what: 'the job row to land', timeoutMs: 30_000 });
+  try {
+    return await waitFor(async () => {
+      const r = await app.ideas.findById(id);
+      return r?.status === 'completed' ? r : undefined;
+    }, { what: 'the job row to land', timeoutMs: 60_000 });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; the last write failure: ${JSON.stringify(app.jobs.rowWriteFailure())}`);
+  }
 }
 
 /** Whether this machine lets the test make a real fault (mount a small tmpfs, chattr +i): root with the capability. */

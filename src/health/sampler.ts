@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
+import { databaseErrorMessage } from '../db/error-message.js';
 import type { HealthLogRow, HealthRepository, OverallDetails } from '../db/health-repository.js';
 import type { JobActivityRepository } from '../db/job-activity-repository.js';
 import type { GeminiHealthCheck } from '../gemini/health-check.js';
@@ -172,7 +173,7 @@ export class HealthSampler {
       await this.deps.health.insertLogs(rows);
       this.logWriteError = undefined;
     } catch (err) {
-      this.logWriteError = message(err);
+      this.logWriteError = databaseErrorMessage(err);
       this.deps.log.warn({ err: this.logWriteError }, 'could not write health_logs');
     }
   }

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { IdeaRepository } from '../db/ideas-repository.js';
+import { databaseErrorMessage } from '../db/error-message.js';
 import type { NewIdeaRow } from '../db/schema.js';
 import { backoffDelay, sleep } from '../gemini/backoff.js';
 import type { Job } from './job.js';
@@ -8,15 +9,13 @@ export type RowPatch = Partial<NewIdeaRow> & { generatorMeta?: Record<string, un
 
 /** Backoff between tries of a failing row write: full jitter, growing to the cap, then steady. */
 const RETRY_BASE_MS = 250;
-const RETRY_CAP_MS = 10_000;
+const RETRY_CAP_MS = 5_000;
 
 const merge = (older: RowPatch, newer: RowPatch): RowPatch => ({
   ...older,
   ...newer,
   ...(older.generatorMeta || newer.generatorMeta ? { generatorMeta: { ...older.generatorMeta, ...newer.generatorMeta } } : {}),
 });
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Keeps each job's ideas row in step with the job. Writes to one row never
@@ -97,8 +96,9 @@ export class JobRowMirror {
         if (this.failing.delete(job)) this.log.info({ jobId: job.jobId, retries: retry - 1 }, 'job row written after the database recovered');
         return;
       } catch (err) {
-        if (!this.failing.has(job)) this.log.error({ err, jobId: job.jobId, status: job.status }, 'could not write the job row; retrying until it lands');
-        this.failing.set(job, message(err));
+        const why = databaseErrorMessage(err);
+        if (!this.failing.has(job)) this.log.error({ err: why, jobId: job.jobId, status: job.status }, 'could not write the job row; retrying until it lands');
+        this.failing.set(job, why);
         try {
           await sleep(backoffDelay(retry, RETRY_BASE_MS, RETRY_CAP_MS), this.stopping.signal);
         } catch {
