@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import t from 'tap';
 import { ServerProcess } from './fixtures/server-process.js';
-import { tempDir } from './helper.js';
+import { tempDir, waitFor } from './helper.js';
 
 // A first `npm start` must not serve every route to the network: loopback unless HOST says otherwise,
 // and a warning whenever the service is reachable from elsewhere with no API key.
@@ -16,6 +16,7 @@ async function start(t: Parameters<typeof tempDir>[0], env: NodeJS.ProcessEnv) {
 
 t.test('without HOST the service listens on loopback only, and does not warn', async (t) => {
   const server = await start(t, { HOST: undefined });
+  await waitFor(() => /Server listening at/.test(server.output), { what: 'the listening line' });
   const listening = [...server.output.matchAll(/Server listening at (http:\/\/\S+?)"/g)].map((m) => m[1]);
   t.same(listening, [server.url], 'one address, on loopback');
   t.notMatch(server.output, WARNING);
@@ -28,13 +29,13 @@ t.test('without HOST the service listens on loopback only, and does not warn', a
 
 t.test('HOST=0.0.0.0 without API_KEY logs a warning naming the exposed address', async (t) => {
   const server = await start(t, { HOST: '0.0.0.0' });
-  const line = server.output.split('\n').find((l) => WARNING.test(l));
-  t.ok(line, 'warned');
-  t.match(JSON.parse(line!), { level: 40, addresses: [`0.0.0.0:${new URL(server.url).port}`] });
+  // The server answers before the logger has necessarily flushed the warning to its pipe.
+  const line = await waitFor(() => server.output.split('\n').find((l) => WARNING.test(l)), { what: 'the warning' });
+  t.match(JSON.parse(line), { level: 40, addresses: [`0.0.0.0:${new URL(server.url).port}`] });
 });
 
 t.test('HOST=0.0.0.0 with API_KEY does not warn', async (t) => {
   const server = await start(t, { HOST: '0.0.0.0', API_KEY: 'host-test-key-0123456789' });
-  t.match(server.output, /Server listening at/);
+  await waitFor(() => /Server listening at/.test(server.output), { what: 'the listening line' });
   t.notMatch(server.output, WARNING);
 });
