@@ -10,8 +10,9 @@ import { CancelledError, GeneratorError } from '../gemini/errors.js';
 import type { CircuitBreaker } from '../gemini/circuit-breaker.js';
 import type { Generator } from '../gemini/generator.js';
 import type { TemplateName } from '../gemini/templates.js';
-import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
+import { canonicalJobId, type JobError, type JobEvent, type JobSnapshot } from '../schemas/jobs.js';
 import { Job, snapshotFromRow, type JobListener } from './job.js';
+import { JobRowMirror, type RowPatch } from './mirror.js';
 
 export interface SubmitInput {
   idea: string;
@@ -36,9 +37,8 @@ export interface RegistryDeps {
   log: FastifyBaseLogger;
 }
 
-/** Tries of one row write, PERSIST_RETRY_MS * n apart, before the job is left to start-up recovery. */
-const PERSIST_ATTEMPTS = 5;
-const PERSIST_RETRY_MS = 250;
+/** How long cancel and ?wait=true wait for the job's row to land before answering from memory (the write keeps trying). */
+const ROW_WAIT_MS = 3000;
 
 /** How often streamed text is written to the idea row while a job runs. */
 const TEXT_FLUSH_MS = 1000;
@@ -51,7 +51,7 @@ export class JobRegistry {
   private readonly jobs = new Map<string, Job>();
   private readonly running = new Set<Job>();
   private readonly interrupted = new WeakSet<Job>();
-  private readonly writes = new Map<Job, Promise<void>>();
+  private readonly mirror: JobRowMirror;
   private readonly queue: PQueue;
   private closing = false;
   private readonly counters = { completed: 0, failed: 0, cancelled: 0 };
@@ -61,6 +61,12 @@ export class JobRegistry {
 
   constructor(private readonly deps: RegistryDeps) {
     this.queue = new PQueue({ concurrency: deps.config.JOB_CONCURRENCY });
+    this.mirror = new JobRowMirror(deps.ideas, deps.log);
+  }
+
+  /** Job rows the database refuses to take (full, read-only, gone), and why; undefined while writes land. */
+  rowWriteFailure(): { jobs: number; error: string } | undefined {
+    return this.mirror.failure();
   }
 
   get stats() {
@@ -124,32 +130,32 @@ export class JobRegistry {
 
   /** The live job if this process holds it. */
   get(jobId: string): Job | undefined {
-    return this.jobs.get(jobId);
+    return this.jobs.get(canonicalJobId(jobId));
   }
 
   async snapshot(jobId: string): Promise<JobSnapshot | undefined> {
-    const live = this.jobs.get(jobId);
+    const live = this.get(jobId);
     if (live) return live.snapshot();
-    const row = await this.deps.ideas.findByJobId(jobId);
+    const row = await this.deps.ideas.findByJobId(canonicalJobId(jobId));
     return row ? snapshotFromRow(row) : undefined;
   }
 
   /** Subscribes to a live job; undefined when the job is not running here (its snapshot is all there is). */
   subscribe(jobId: string, listener: JobListener): (() => void) | undefined {
-    const job = this.jobs.get(jobId);
+    const job = this.get(jobId);
     return job && !job.terminal ? job.subscribe(listener) : undefined;
   }
 
   async cancel(jobId: string, reason = 'Cancelled by request'): Promise<JobSnapshot> {
-    const job = this.jobs.get(jobId);
+    const job = this.get(jobId);
     if (job) {
       if (job.terminal) throw new Errors.JobAlreadyFinished(jobId, job.status);
       job.abort.abort(new CancelledError(reason));
       this.finish(job, 'cancelled', reason);
-      await this.writes.get(job);
+      await this.mirror.settled(job, ROW_WAIT_MS);
       return job.snapshot();
     }
-    const row = await this.deps.ideas.findByJobId(jobId);
+    const row = await this.deps.ideas.findByJobId(canonicalJobId(jobId));
     if (!row) throw new Errors.JobNotFound(jobId);
     if (['completed', 'failed', 'cancelled'].includes(row.status)) throw new Errors.JobAlreadyFinished(jobId, row.status);
     const now = Date.now();
@@ -159,14 +165,14 @@ export class JobRegistry {
 
   /** Resolves once the job has ended and its row is written (at once if this process does not run it); false if the signal aborted first. */
   async waitForEnd(jobId: string, signal?: AbortSignal): Promise<boolean> {
-    const job = this.jobs.get(jobId);
+    const job = this.get(jobId);
     if (!job) return true;
     const ended = await new Promise<boolean>((resolve) => {
       if (signal?.aborted) return resolve(false);
       signal?.addEventListener('abort', () => resolve(false), { once: true });
       void job.whenEnded().then(() => resolve(true));
     });
-    if (ended) await this.writes.get(job);
+    if (ended) await this.mirror.settled(job, ROW_WAIT_MS);
     return ended;
   }
 
@@ -220,7 +226,7 @@ export class JobRegistry {
       }
       await Promise.all(running.map((j) => this.executions.get(j)));
     }
-    await Promise.all(this.writes.values());
+    await this.mirror.close(graceMs);
   }
 
   /** Sees every event of every job (metrics, dashboards, cross-instance fan-out). */
@@ -276,7 +282,9 @@ export class JobRegistry {
             signal: job.abort.signal,
             log,
             onDelta: (delta) => {
-              if (!job.terminal && delta.length > 0) job.appendDelta(delta);
+              // The generator stops at the cap, but only after the chunk that crossed it: that chunk is cut, so the text never exceeds it.
+              const kept = withinLimit(delta, config.GENERATOR_OUTPUT_LIMIT - job.chars);
+              if (!job.terminal && kept.length > 0) job.appendDelta(kept);
             },
             onToolUse: (tool) => {
               job.toolUses.push(tool);
@@ -332,7 +340,8 @@ export class JobRegistry {
       ...(generatorMeta ? { generatorMeta } : {}),
     });
     const retention = this.deps.config.JOB_RETENTION_MS;
-    setTimeout(() => this.jobs.delete(job.jobId), retention).unref();
+    // Forgotten only once its row holds the end: until then this process is the only one that knows it.
+    setTimeout(() => void this.mirror.landed(job).then(() => this.jobs.delete(job.jobId)), retention).unref();
   }
 
   /** A job cut short by shutdown goes back to queued in the database, without losing the attempt it was on. */
@@ -346,40 +355,17 @@ export class JobRegistry {
     this.persist(job, { generatedSpec: job.text, outputLength: job.chars });
   }
 
-  /**
-   * Writes to a job's row are chained, so they land in the order they were made;
-   * the status, seq and message always come from the job at the time of the write.
-   */
-  private persist(job: Job, patch: Partial<NewIdeaRow> & { generatorMeta?: Record<string, unknown> }): void {
-    const { generatorMeta, ...columns } = patch;
-    const previous = this.writes.get(job) ?? Promise.resolve();
-    const write = previous.then(async () => {
-      const row = {
-        status: job.status,
-        attempts: job.attempt,
-        updatedAt: job.updatedAt,
-        ...columns,
-        metadata: { seq: job.seq, message: job.message, chunks: job.chunks, toolUses: job.toolUses, ...(generatorMeta ?? {}) },
-      };
-      // A locked or briefly unavailable database must not leave a finished job looking unfinished.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.deps.ideas.update(job.ideaId, row);
-          return;
-        } catch (err) {
-          if (attempt >= PERSIST_ATTEMPTS) {
-            this.deps.log.error({ err, jobId: job.jobId, status: row.status }, 'could not persist job state; a restart will recover the job');
-            return;
-          }
-          await sleep(PERSIST_RETRY_MS * attempt);
-        }
-      }
-    });
-    this.writes.set(job, write);
-    void write.then(() => {
-      if (this.writes.get(job) === write && job.terminal) this.writes.delete(job);
-    });
+  private persist(job: Job, patch: RowPatch): void {
+    this.mirror.write(job, patch);
   }
+}
+
+/** The start of `delta` that fits in `room` UTF-16 units, never ending between the two halves of a surrogate pair. */
+function withinLimit(delta: string, room: number): string {
+  if (delta.length <= room) return delta;
+  if (room <= 0) return '';
+  const end = /[\uD800-\uDBFF]/.test(delta[room - 1]) ? room - 1 : room;
+  return delta.slice(0, end);
 }
 
 function asGeneratorError(err: unknown): GeneratorError {

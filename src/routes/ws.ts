@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { WebSocket } from 'ws';
-import type { JobEvent } from '../schemas/jobs.js';
+import { canonicalJobId, type JobEvent } from '../schemas/jobs.js';
 import '../schemas/formats.js';
 import { CLIENT_MESSAGE_TYPES, PingMessage, SubscribeMessage, UnsubscribeMessage, type ClientMessage, type WsErrorMessage } from '../schemas/ws.js';
 import { MessageLimiter } from './ws-message-limiter.js';
+import { SendBudget } from './ws-send-budget.js';
 import { websocketProtocolDoc } from './ws-protocol-doc.js';
 
 /** One checker per message type, so an error names what is wrong with the message the client meant to send. */
@@ -16,18 +17,21 @@ const checkers = {
 
 /** A socket whose unsent data passes this is not keeping up; it is closed rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** A socket with this much still unsent gets no new snapshot until it has caught up (backpressure). */
+const SNAPSHOT_BACKLOG_BYTES = 1024 * 1024;
 
 interface Connection {
   socket: WebSocket;
   alive: boolean;
   subscriptions: Map<string, () => void>;
   limiter: MessageLimiter;
+  budget: SendBudget;
 }
 
 /** GET /api/ws: job updates over a raw WebSocket (see the protocol in the OpenAPI description). */
 const wsRoutes: FastifyPluginAsync = async (app) => {
   const connections = new Set<Connection>();
-  const { WS_MAX_SUBSCRIPTIONS, WS_HEARTBEAT_MS, WS_MAX_MESSAGES_PER_SECOND } = app.config;
+  const { WS_MAX_SUBSCRIPTIONS, WS_HEARTBEAT_MS, WS_MAX_MESSAGES_PER_SECOND, WS_SNAPSHOT_BYTES_PER_MINUTE } = app.config;
 
   // One timer for all sockets: a socket that did not answer the previous ping is dropped.
   const heartbeat = setInterval(() => {
@@ -43,16 +47,35 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
   heartbeat.unref();
   app.addHook('onClose', async () => clearInterval(heartbeat));
 
-  const send = (conn: Connection, message: unknown) => {
+  const sendFrame = (conn: Connection, frame: string) => {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
     if (conn.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       conn.socket.close(1013, 'Client too slow');
       return;
     }
-    conn.socket.send(JSON.stringify(message));
+    conn.socket.send(frame);
   };
-  const sendError = (conn: Connection, code: WsErrorMessage['code'], message: string, jobId?: string) =>
-    send(conn, { type: 'error', code, message, ...(jobId ? { jobId } : {}) } satisfies WsErrorMessage);
+  const send = (conn: Connection, message: unknown) => sendFrame(conn, JSON.stringify(message));
+  const sendError = (conn: Connection, code: WsErrorMessage['code'], message: string, jobId?: string, retryAfterMs?: number) =>
+    send(conn, { type: 'error', code, message, ...(jobId ? { jobId } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) } satisfies WsErrorMessage);
+
+  /**
+   * A subscribe's reply (the snapshot, then the replay) goes out whole, and only
+   * when the socket has caught up with what it was sent and its budget covers it;
+   * otherwise RATE_LIMITED says when to ask again (the SDK polls meanwhile).
+   */
+  const sendReply = (conn: Connection, jobId: string, messages: unknown[]): boolean => {
+    const frames = messages.map((m) => JSON.stringify(m));
+    const backlog = conn.socket.bufferedAmount > SNAPSHOT_BACKLOG_BYTES;
+    const verdict = backlog ? { ok: false as const, retryAfterMs: 1000 } : conn.budget.take(frames.reduce((n, f) => n + Buffer.byteLength(f), 0));
+    if (!verdict.ok) {
+      const why = backlog ? 'this socket has not yet read what it was sent' : `this socket has used its ${WS_SNAPSHOT_BYTES_PER_MINUTE} bytes a minute of subscribe replies`;
+      sendError(conn, 'RATE_LIMITED', `Subscribe refused: ${why}; subscribe again in ${Math.ceil(verdict.retryAfterMs / 1000)} s`, jobId, verdict.retryAfterMs);
+      return false;
+    }
+    for (const frame of frames) sendFrame(conn, frame);
+    return true;
+  };
 
   const unsubscribe = (conn: Connection, jobId: string) => {
     const off = conn.subscriptions.get(jobId);
@@ -71,8 +94,8 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
     // A live job is read, replayed and subscribed in one synchronous step, so no event falls between.
     const live = app.jobs.get(jobId);
     if (live) {
-      send(conn, { type: 'subscribed', jobId, status: live.status, seq: live.seq, text: live.text });
-      if (afterSeq !== undefined) for (const event of live.eventsAfter(afterSeq)) send(conn, event);
+      const replay = afterSeq !== undefined ? live.eventsAfter(afterSeq) : [];
+      if (!sendReply(conn, jobId, [{ type: 'subscribed', jobId, status: live.status, seq: live.seq, text: live.text }, ...replay])) return;
       if (!live.terminal) {
         conn.subscriptions.set(
           jobId,
@@ -88,7 +111,7 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
     }
     const snapshot = await app.jobs.snapshot(jobId);
     if (!snapshot) return sendError(conn, 'JOB_NOT_FOUND', `Job ${jobId} not found`, jobId);
-    send(conn, { type: 'subscribed', jobId, status: snapshot.status, seq: snapshot.seq, text: snapshot.text });
+    sendReply(conn, jobId, [{ type: 'subscribed', jobId, status: snapshot.status, seq: snapshot.seq, text: snapshot.text }]);
   };
 
   const onMessage = async (conn: Connection, data: Buffer, isBinary: boolean) => {
@@ -111,11 +134,13 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
     switch (valid.type) {
       case 'ping':
         return send(conn, { type: 'pong' });
-      case 'unsubscribe-job':
-        unsubscribe(conn, valid.jobId);
-        return send(conn, { type: 'unsubscribed', jobId: valid.jobId });
+      case 'unsubscribe-job': {
+        const jobId = canonicalJobId(valid.jobId);
+        unsubscribe(conn, jobId);
+        return send(conn, { type: 'unsubscribed', jobId });
+      }
       case 'subscribe-job':
-        return subscribe(conn, valid.jobId, valid.afterSeq);
+        return subscribe(conn, canonicalJobId(valid.jobId), valid.afterSeq);
     }
   };
 
@@ -126,7 +151,13 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
       schema: { tags: ['websocket'], summary: 'Live job updates over WebSocket (upgrade required)', description: websocketProtocolDoc },
     },
     (socket, request) => {
-      const conn: Connection = { socket, alive: true, subscriptions: new Map(), limiter: new MessageLimiter(WS_MAX_MESSAGES_PER_SECOND) };
+      const conn: Connection = {
+        socket,
+        alive: true,
+        subscriptions: new Map(),
+        limiter: new MessageLimiter(WS_MAX_MESSAGES_PER_SECOND),
+        budget: new SendBudget(WS_SNAPSHOT_BYTES_PER_MINUTE),
+      };
       connections.add(conn);
       app.wsStats.connections++;
       socket.on('pong', () => (conn.alive = true));
