@@ -66,6 +66,7 @@ export default tseslint.config(
         console: 'readonly',
         URL: 'readonly',
         performance: 'readonly',
+        sessionStorage: 'readonly',
       },
     },
   },

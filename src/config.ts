@@ -10,7 +10,7 @@ const Int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER, descriptio
  */
 export const ConfigSchema = Type.Object({
   PORT: Int(3001, 0, 65535, 'HTTP port'),
-  HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Interface to listen on' }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface to listen on: loopback by default; 0.0.0.0 (all interfaces) in a container or behind a proxy on another host' }),
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   TURSO_DATABASE_URL: Type.String({ default: 'file:./data/idea2spec.db', pattern: '^(file:|libsql:|https?:|wss?:|:memory:)', description: 'libSQL URL: file:… (embedded), libsql://… (Turso / sqld)' }),
@@ -51,6 +51,7 @@ export const ConfigSchema = Type.Object({
   WS_MAX_SUBSCRIPTIONS: Int(50, 1, 10_000),
   WS_MAX_CONNECTIONS: Int(1000, 1, 1_000_000, 'Open WebSockets; further upgrades are refused with 503'),
   WS_MAX_MESSAGES_PER_SECOND: Int(100, 1, 100_000, 'Client frames per socket per second; excess frames are dropped with an error, sustained excess closes with 1008'),
+  WS_SNAPSHOT_BYTES_PER_MINUTE: Int(16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024, 'Bytes of subscribe replies (snapshot text and replayed events) one socket may get per minute; over it a subscribe answers RATE_LIMITED with retryAfterMs'),
   WS_HEARTBEAT_MS: Int(30_000, 50, 600_000),
   SSE_HEARTBEAT_MS: Int(15_000, 50, 600_000, 'How often an idle event stream (GET /api/v1/job/:jobId/events) gets a comment line, so proxies keep it open'),
   WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^(whsec_)?[A-Za-z0-9+/]{32,}={0,2}$', description: 'Standard Webhooks signing secret (base64, optionally whsec_-prefixed, at least 24 bytes); webhookUrl is accepted only when it is set' })),

@@ -88,14 +88,25 @@ t.test('docs, health probes and CORS preflights stay open; an unknown route is s
   t.equal((await app.inject({ method: 'GET', url: '/api/nothing-here' })).statusCode, 404);
 });
 
+t.test('with API_KEY, probes and the pages with their scripts and styles answer without a key; job data does not', async (t) => {
+  const app = await build(t, { config: { API_KEY: KEY } });
+  for (const url of ['/api/live', '/api/ready', '/api/health', '/api/gemini/health', '/', '/assets/page.css', '/assets/page.js', '/status', '/status/status.js', '/status/status.css']) {
+    const res = await app.inject({ method: 'GET', url });
+    t.not(res.statusCode, 401, `${url} is open`);
+    t.ok(res.statusCode < 500 || url === '/api/gemini/health', `${url} answers (${res.statusCode})`);
+  }
+  t.equal((await app.inject({ method: 'GET', url: '/api/jobs/recent' })).statusCode, 401, 'the dashboard\'s job list needs the key');
+  t.equal((await app.inject({ method: 'GET', url: '/api/jobs/recent', headers: auth })).statusCode, 200);
+});
+
 t.test('the open/protected policy, route by route', async (t) => {
   const { requiresApiKey } = await import('../src/plugins/auth.js');
   const on = { API_KEY: KEY, METRICS_REQUIRE_API_KEY: false };
   const strict = { API_KEY: KEY, METRICS_REQUIRE_API_KEY: true };
-  for (const url of ['/api/health', '/api/health/live', '/api/health/ready', '/api/gemini/health', '/api/docs', '/api/docs/json', '/api/docs/static/index.html', '/status', '/', '/ideas/:id', '/assets/:name']) {
+  for (const url of ['/api/health', '/api/health/live', '/api/health/ready', '/api/live', '/api/ready', '/api/gemini/health', '/api/docs', '/api/docs/json', '/api/docs/static/index.html', '/status', '/status/status.js', '/status/status.css', '/', '/assets/:name', '/ideas/:id']) {
     t.notOk(requiresApiKey(url, 'GET', strict), `${url} is open`);
   }
-  for (const url of ['/api/generate', '/api/ws', '/api/history', '/api/history/stats', '/api/history/:id', '/api/spec/:id', '/api/download/:id', '/api/job/:jobId/status', '/api/healthy-looking', '/api/docsx', '/ideasx', '/assetsx']) {
+  for (const url of ['/api/generate', '/api/ws', '/api/history', '/api/history/stats', '/api/history/:id', '/api/spec/:id', '/api/download/:id', '/api/job/:jobId/status', '/api/jobs/recent', '/api/healthy-looking', '/api/docsx', '/api/lively', '/api/ready/x', '/status/other.js', '/statusx', '/ideas', '/ideasx', '/assetsx', '/api/assets/x']) {
     t.ok(requiresApiKey(url, 'GET', on), `${url} is protected`);
   }
   t.notOk(requiresApiKey('/metrics', 'GET', on), '/metrics is open by default');

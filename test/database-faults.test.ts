@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@libsql/client';
 import t, { type Test } from 'tap';
 import { isTerminal } from '../src/jobs/transitions.js';
@@ -85,4 +89,118 @@ t.test('a job that finishes while the database is read-only is written once it i
     return r?.status === 'completed' ? r : undefined;
   }, { what: 'the delayed write' });
   t.equal(row.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n', 'the whole spec landed');
+});
+
+// The fault outlasts any fixed budget of retries (the old one gave up after 2.5 s per write, 5 s for two chained writes).
+const OUTAGE_MS = 8000;
+
+async function assertDown(t: Test, app: Awaited<ReturnType<typeof build>>, cause: RegExp) {
+  const health = await waitFor(async () => {
+    const res = await app.inject({ url: '/api/health' });
+    return res.statusCode === 503 ? res.json() : undefined;
+  }, { what: 'health to go DOWN', timeoutMs: 30_000 });
+  t.equal(health.status, 'DOWN');
+  t.match(health.services.database.error, cause, 'the database service says why');
+  t.ok(health.services.database.error.length < 400, 'in a few words: no SQL, no parameters');
+  const ready = await app.inject({ url: '/api/ready' });
+  t.equal(ready.statusCode, 503);
+  t.equal(ready.json().ready, false, 'not ready');
+}
+
+async function assertHealthy(t: Test, app: Awaited<ReturnType<typeof build>>) {
+  await waitFor(async () => (await app.inject({ url: '/api/ready' })).statusCode === 200, { what: 'ready again' });
+  t.equal((await app.inject({ url: '/api/health' })).json().status, 'OK', 'health is OK again');
+}
+
+async function storedWhenDone(app: Awaited<ReturnType<typeof build>>, id: number) {
+  try {
+    return await waitFor(async () => {
+      const r = await app.ideas.findById(id);
+      return r?.status === 'completed' ? r : undefined;
+    }, { what: 'the job row to land', timeoutMs: 60_000 });
+  } catch (err) {
+    const failure = JSON.stringify(app.jobs.rowWriteFailure());
+    throw new Error(`${(err as Error).message}; the last write failure: ${failure}`, { cause: err });
+  }
+}
+
+/** Whether this machine lets the test make a real fault (mount a small tmpfs, chattr +i): root with the capability. */
+function allowed(make: (dir: string) => void, undo: (dir: string) => void): boolean {
+  const dir = mkdtempSync(join(tmpdir(), 'idea2spec-probe-'));
+  try {
+    make(dir);
+    undo(dir);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const run = (command: string, ...args: string[]) => execFileSync(command, args, { stdio: 'ignore' });
+const canMount = allowed((d) => run('mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', d), (d) => run('umount', d));
+const canChattr = allowed((d) => run('chattr', '+i', d), (d) => run('chattr', '-i', d));
+
+/** An 8 MB tmpfs for the database, unmounted when the test ends. */
+function smallDisk(t: Test): string {
+  const dir = tempDir(t);
+  run('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir);
+  t.teardown(() => run('umount', '-l', dir));
+  return dir;
+}
+
+/** Fills the filesystem under dir to the last byte; returns the filler to delete. */
+function fillDisk(dir: string): string {
+  const filler = join(dir, 'filler');
+  const block = Buffer.alloc(64 * 1024, 1);
+  const fd = openSync(filler, 'w');
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return filler;
+}
+
+t.test('a full disk while a spec streams: the finished job lands once there is room', { skip: canMount ? false : 'mounting a small tmpfs needs root with CAP_SYS_ADMIN' }, async (t) => {
+  const disk = smallDisk(t);
+  const chunks = Array.from({ length: 12 }, (_, i) => `## Part ${i}\n${'Every screen, every rule and every edge case of the app. '.repeat(150)}\n`);
+  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '100', GEMINI_FAKE_CHUNKS: JSON.stringify(chunks) });
+  const app = await build(t, { dbFile: join(disk, 'full.db'), config: { ...fake.config, HEALTH_SAMPLE_MS: 100 }, env: fake.env });
+  const accepted = (await submit(app, IDEA)).json();
+  await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
+  const filler = fillDisk(disk);
+  await waitFor(async () => isTerminal((await app.jobs.snapshot(accepted.jobId))?.status ?? 'queued'), {
+    what: 'the job to end in memory',
+  });
+  await assertDown(t, app, /writes fail/);
+  await sleep(OUTAGE_MS);
+  t.not((await app.ideas.findById(accepted.id))!.status, 'completed', 'not stored while the disk is full');
+  rmSync(filler);
+  const row = await storedWhenDone(app, accepted.id);
+  t.equal(row.generatedSpec, chunks.join(''), 'the whole spec landed');
+  t.equal(fake.calls().length, 1, 'the generator ran once');
+  await assertHealthy(t, app);
+});
+
+t.test('a database file made immutable: health is DOWN and not ready until it is writable again', { skip: canChattr ? false : 'chattr +i needs root with CAP_LINUX_IMMUTABLE' }, async (t) => {
+  const dbFile = join(tempDir(t), 'immutable.db');
+  const app = await build(t, { dbFile, config: { HEALTH_SAMPLE_MS: 100 } });
+  await assertHealthy(t, app);
+  run('chattr', '+i', dbFile);
+  // Registered after build(), so it runs before the temporary directory is removed.
+  t.teardown(() => run('chattr', '-i', dbFile));
+  await assertDown(t, app, /immutable\.db is not writable/);
+  run('chattr', '-i', dbFile);
+  await assertHealthy(t, app);
+});
+
+t.test('a database file deleted under the running service: health is DOWN and not ready, naming the file', async (t) => {
+  const dbFile = join(tempDir(t), 'deleted.db');
+  const app = await build(t, { dbFile, config: { HEALTH_SAMPLE_MS: 100 } });
+  await assertHealthy(t, app);
+  rmSync(dbFile);
+  await assertDown(t, app, /deleted\.db is gone/);
 });

@@ -156,3 +156,15 @@ t.test('a real Redis answers PING and the service is OK again', { skip: redisMis
   t.equal(ok.body.status, 'OK');
   t.ok(ok.body.services.redis.latencyMs >= 0);
 });
+
+t.test('a fresh install on the offline drafter: /api/gemini/health, /api/health and /status tell one story, and probes are no server errors', async (t) => {
+  const app = await build(t, { config: { GEMINI_HEALTH_CHECK_MS: 300_000 } });
+  const gemini = await getJson(app, '/api/gemini/health');
+  t.equal(gemini.statusCode, 200, 'the CLI is not in use: nothing is wrong');
+  t.match(gemini.body, { generator: 'offline' });
+  const health = await getJson(app, '/api/health');
+  t.match(health.body.services.gemini, { status: 'OK', active: false, cli: gemini.body.status }, 'the dashboard\'s card reads the same');
+  for (let i = 0; i < 12; i++) await app.inject('/api/gemini/health');
+  const summary = (await app.inject('/api/metrics/summary?window=15m')).json();
+  t.match(summary.routes.find((r: any) => r.route === '/api/gemini/health'), { serverErrors: 0, errorRate: 0 });
+});

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { baseUrl, build, fakeGemini, submit, waitForJob, WsClient } from './helper.js';
+import { baseUrl, build, fakeGemini, submit, waitFor, waitForJob, WsClient } from './helper.js';
 import { OFFLINE_LABEL } from '../src/generators/offline/drafter.js';
 
 const IDEA = 'A marketplace where neighbours lend each other tools, with deposits and ratings';
@@ -92,6 +92,60 @@ t.test('a 10-character idea in any script is valid; characters are counted, not 
     t.equal(res.json().userInput, idea, 'stored exactly as sent');
   }
   t.equal((await submit(app, { idea: '🏠🧹🧺🍳🛒🧾📅🔔👥' })).statusCode, 400, 'nine emoji are nine characters: too short');
+});
+
+t.test('text that cannot be stored exactly (NUL, an unpaired surrogate) is a 400 that says why, also on an identical retry, and stores nothing', async (t) => {
+  const app = await build(t);
+  const cases: Array<[string, string, RegExp]> = [
+    ['a NUL', 'A tool library\u0000 for the neighbourhood', /NUL character \(U\+0000\) at position 15/],
+    ['a lone high surrogate', 'A tool library \ud800 for the neighbourhood', /unpaired surrogate \(U\+D800\) at position 16/],
+    ['a lone low surrogate', 'A tool library for the neighbourhood \udc00', /unpaired surrogate \(U\+DC00\)/],
+  ];
+  for (const [name, idea, why] of cases) {
+    for (const round of ['first', 'identical retry']) {
+      const res = await submit(app, { idea }, { 'idempotency-key': `unstorable-${name.replace(/ /g, '-')}` });
+      t.equal(res.statusCode, 400, `${name}, ${round}`);
+      t.match(res.json(), { code: 'INVALID_IDEA', message: why }, `${name}, ${round}: says why`);
+    }
+  }
+  t.equal((await app.inject({ url: '/api/spec/1' })).statusCode, 404, 'nothing was stored');
+  const pair = 'Emoji in pairs are fine: 🧰🔧 and 𝒳';
+  const ok = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: pair } });
+  t.equal(ok.json().userInput, pair, 'a well-formed surrogate pair is stored exactly');
+});
+
+t.test('length counts the characters a person sees: grapheme clusters, not invisible ones', async (t) => {
+  const app = await build(t);
+  const tooShort: Array<[string, string, number]> = [
+    ['only zero-width spaces', '\u200b'.repeat(30), 0],
+    ['only combining marks', '\u0301'.repeat(30), 0],
+    ['zero-width joiners and word joiners around four letters', '\u200dc\u2060a\u200bf\u200de\u200b\u200b\u200b\u200b', 4],
+    ['Hindi words whose vowel signs are marks (15 code points, 7 characters)', 'किताबें किताबें', 7],
+    ['nine ZWJ families (63 code points)', '👨‍👩‍👧‍👦'.repeat(9), 9],
+  ];
+  for (const [name, idea, seen] of tooShort) {
+    const res = await submit(app, { idea });
+    t.equal(res.statusCode, 400, name);
+    t.match(res.json().message, new RegExp(`too short: ${seen} characters a person can see`), name);
+  }
+  const valid = [
+    '家務分工應用程式幫助室友',
+    'تطبيقٌ لِتَقاسُمِ الأعمالِ المنزلية',
+    'पढ़ने की किताबें साझा करने का ऐप',
+    '👨‍👩‍👧‍👦'.repeat(10),
+    'A\u200bplanner for\u00a0shared kitchens',
+  ];
+  for (const idea of valid) {
+    const headers = { 'idempotency-key': `valid-${valid.indexOf(idea)}` };
+    const res = await submit(app, { idea }, headers);
+    t.equal(res.statusCode, 202, idea);
+    const done = await waitForJob(app, res.json().jobId);
+    t.equal(done.status, 'completed');
+    t.equal((await app.inject({ url: `/api/spec/${res.json().id}` })).json().userInput, idea, 'stored exactly as sent');
+    const again = await submit(app, { idea }, headers);
+    t.equal(again.headers['idempotent-replayed'], 'true', 'an identical retry replays');
+    t.equal(again.json().jobId, res.json().jobId);
+  }
 });
 
 t.test('the same Idempotency-Key returns the same job and runs the CLI once', async (t) => {
@@ -189,4 +243,43 @@ t.test('the OpenAPI document covers every route, the WebSocket included', async 
   t.ok(doc.paths['/api/generate'].post.responses['503'], 'each status is documented');
   const ui = await app.inject({ url: '/api/docs' });
   t.ok([200, 302].includes(ui.statusCode), 'Swagger UI is served');
+});
+
+t.test('a job id in upper case finds the same job over HTTP and WebSocket (UUIDs are case-insensitive)', async (t) => {
+  const fake = fakeGemini(t, 'hang');
+  const app = await build(t, { listen: true, config: { ...fake.config, GEMINI_TIMEOUT_MS: 60_000 }, env: fake.env });
+  const { jobId } = (await submit(app, { idea: IDEA })).json();
+  const upper = jobId.toUpperCase();
+  t.not(upper, jobId);
+  const status = await app.inject({ url: `/api/job/${upper}/status` });
+  t.equal(status.statusCode, 200);
+  t.equal(status.json().jobId, jobId, 'answered with the canonical id');
+
+  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  t.after(() => ws.close());
+  ws.send({ type: 'subscribe-job', jobId: upper });
+  t.match(await ws.next((m) => m.type === 'subscribed' || m.type === 'error'), { type: 'subscribed', jobId });
+
+  const cancelled = await app.inject({ method: 'POST', url: `/api/job/${upper}/cancel` });
+  t.equal(cancelled.statusCode, 202);
+  t.equal((await ws.waitForEnd(jobId)).status, 'cancelled', 'the subscription made with the upper-case id gets the events');
+
+  // Also once the job has left memory and only its row knows it.
+  const stored = await build(t, { config: { JOB_RETENTION_MS: 0 } });
+  const done = (await stored.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } })).json();
+  await waitFor(() => !stored.jobs.holds(done.jobId), { what: 'the job to leave memory' });
+  const fromRow = await stored.inject({ url: `/api/job/${done.jobId.toUpperCase()}/status` });
+  t.equal(fromRow.statusCode, 200);
+  t.match(fromRow.json(), { jobId: done.jobId, status: 'completed' });
+});
+
+t.test('a value outside a fixed set names the allowed values in one message', async (t) => {
+  const app = await build(t);
+  const res = await submit(app, { idea: IDEA, template: 'evil' });
+  t.equal(res.statusCode, 400);
+  t.equal(res.json().message, 'body/template must be one of "standard", "lean", "technical"');
+  t.same(res.json().details, [{ path: 'body/template', message: 'must be one of "standard", "lean", "technical"' }], 'one detail, not one per allowed value');
+  const status = await app.inject({ url: '/api/history?status=done' });
+  t.equal(status.statusCode, 400);
+  t.match(status.json().message, /^querystring\/status must be one of "queued", .*"cancelled"$/, 'every such field, not only template');
 });

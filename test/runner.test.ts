@@ -107,6 +107,9 @@ t.test('output over the cap stops the CLI and fails without retry', async (t) =>
   const { status, spec } = await run(app);
   t.match(status.error, { code: 'OUTPUT_TOO_LARGE', retryable: false });
   t.equal(spec.attempts, 1);
+  t.equal(spec.generatedSpec.length, 50_000, 'the partial text stored is cut at the cap, not at the chunk that crossed it');
+  t.equal(spec.outputLength, 50_000);
+  t.equal(status.text.length, 50_000, 'so is the live text');
   await waitFor(() => !isAlive(fake.calls()[0].pid), { what: 'the CLI to be killed' });
   t.pass('the CLI was stopped');
 });

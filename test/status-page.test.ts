@@ -50,3 +50,40 @@ t.test('the /status dashboard and /api/docs run in Chromium with no errors and n
   t.same(await cspViolations(docs), [], 'no CSP violations on /api/docs');
   t.same(docsProblems, [], 'no console errors on /api/docs');
 });
+
+t.test('with API_KEY, /status asks for the key once, keeps it for the tab and shows the job data', { skip: noChromium }, async (t) => {
+  const key = 'status-page-key-0123456789';
+  const app = await build(t, { listen: true, config: { API_KEY: key, HEALTH_SAMPLE_MS: 100 } });
+  const base = baseUrl(app);
+  const done = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA }, headers: { authorization: `Bearer ${key}` } });
+  t.equal(done.statusCode, 200);
+
+  const context = await newContext(await launch(t));
+  const page = await context.newPage();
+  const problems = watch(page);
+  const sentKeys = new Set<string>();
+  page.on('request', (request) => {
+    if (request.url().includes('/api/jobs/recent')) sentKeys.add(request.headers().authorization ?? 'none');
+  });
+
+  await page.goto(`${base}/status`);
+  await page.locator('#key-form').waitFor({ state: 'visible' });
+  t.equal(await page.locator('#overall').innerText(), 'API key needed');
+  await page.locator('#api-key').fill('a wrong key');
+  await page.locator('#key-form button').click();
+  await page.locator('#key-note', { hasText: 'refused' }).waitFor();
+  t.ok(await page.locator('#key-form').isVisible(), 'a wrong key is asked for again');
+
+  await page.locator('#api-key').fill(key);
+  await page.locator('#key-form button').click();
+  await page.locator(`#jobs tr[data-job-id="${done.json().jobId}"]`).waitFor();
+  t.notOk(await page.locator('#key-form').isVisible(), 'the form is gone once the key works');
+  t.ok(sentKeys.has(`Bearer ${key}`), 'the data calls send Authorization: Bearer');
+  t.equal(await page.evaluate(() => sessionStorage.getItem('idea2spec.apiKey')), key);
+
+  await page.reload();
+  await page.locator(`#jobs tr[data-job-id="${done.json().jobId}"]`).waitFor();
+  t.notOk(await page.locator('#key-form').isVisible(), 'a reload in the same tab needs no key again');
+  // The browser logs each refused data call; anything else would be a fault of the page.
+  t.same(problems.filter((p) => !/status of 401/.test(p)), [], 'no other console errors');
+});

@@ -98,3 +98,51 @@ t.test('connections over WS_MAX_CONNECTIONS are refused with 503 until one close
   await again.close();
   t.pass('a freed slot can be used again');
 });
+
+t.test('repeated subscribes to a job with 1 MB of text are bounded by the socket\'s budget, not sent 1 MB each', async (t) => {
+  const app = await build(t, { listen: true, config: { JOB_RETENTION_MS: 0 } });
+  const done = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } });
+  const { id, jobId } = done.json();
+  await waitFor(() => !app.jobs.holds(jobId), { what: 'the finished job to leave memory' });
+  await app.ideas.update(id, { generatedSpec: 's'.repeat(1_000_000), outputLength: 1_000_000 });
+
+  const ws = await WsClient.open(wsUrl(app));
+  t.after(() => ws.close());
+  let received = 0;
+  ws.socket.on('message', (data: Buffer) => (received += data.length));
+  const subscribes = 40;
+  for (let i = 0; i < subscribes; i++) ws.send({ type: 'subscribe-job', jobId });
+  await waitFor(() => ws.messages.filter((m) => m.jobId === jobId).length >= subscribes, { what: 'an answer to every subscribe', timeoutMs: 30_000 });
+
+  const snapshots = ws.messages.filter((m) => m.type === 'subscribed');
+  const refused = ws.messages.filter((m) => m.type === 'error' && m.code === 'RATE_LIMITED');
+  t.equal(snapshots.length + refused.length, subscribes, 'each subscribe gets a snapshot or a refusal');
+  t.ok(snapshots.length >= 1, 'the first subscribe gets its snapshot');
+  t.equal(snapshots[0].text.length, 1_000_000, 'whole');
+  t.ok(refused.length > 0, 'later ones are refused');
+  t.ok(received <= app.config.WS_SNAPSHOT_BYTES_PER_MINUTE + 2_000_000, `the socket got ${received} bytes, within its budget, not ${subscribes} MB`);
+  t.match(refused[0], { jobId, retryAfterMs: Number, message: /subscribe again in \d+ s/ });
+  t.ok(refused[0].retryAfterMs > 0);
+  ws.send({ type: 'ping' });
+  await ws.next((m) => m.type === 'pong');
+  t.pass('the socket stays open');
+
+  const other = await WsClient.open(wsUrl(app));
+  t.after(() => other.close());
+  other.send({ type: 'subscribe-job', jobId });
+  t.equal((await other.next((m) => m.jobId === jobId)).type, 'subscribed', 'another socket has its own budget');
+});
+
+t.test('the send budget: a bucket of bytes refilled evenly over a minute; one reply bigger than the bucket waits for a full one', async (t) => {
+  const { SendBudget } = await import('../src/websocket/send-budget.js');
+  const clock = { now: 0 };
+  const budget = new SendBudget(600, () => clock.now);
+  t.same(budget.take(500), { ok: true });
+  t.same(budget.take(200), { ok: false, retryAfterMs: 10_000 }, '100 bytes short: 10 s at 10 bytes a second');
+  clock.now = 10_000;
+  t.same(budget.take(200), { ok: true });
+  t.same(budget.take(1000), { ok: false, retryAfterMs: 60_000 }, 'bigger than the bucket: wait until it is full');
+  clock.now = 70_000;
+  t.same(budget.take(1000), { ok: true }, 'then it goes out alone');
+  t.same(budget.take(1), { ok: false, retryAfterMs: 100 });
+});

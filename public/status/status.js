@@ -190,11 +190,34 @@ function renderRoutes(summary) {
   $('routes').tBodies[0].replaceChildren(...rows);
 }
 
+// With API_KEY set, the page is open but its data calls are not: the key is asked
+// for on the first 401 and kept for this tab only, never in a URL.
+const KEY_STORAGE = 'idea2spec.apiKey';
+
+class NeedsKey extends Error {
+  constructor(message, keySent) {
+    super(message);
+    this.keySent = keySent;
+  }
+}
+
 async function getJson(url) {
-  const res = await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' });
+  const headers = { accept: 'application/json' };
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  if (key) headers.authorization = `Bearer ${key}`;
+  const res = await fetch(url, { headers, cache: 'no-store' });
+  if (res.status === 401) throw new NeedsKey(key ? 'the API key was refused' : 'the API key is needed', key);
   // /api/health answers 503 with a full report when DOWN: still worth showing.
   if (!res.ok && !(url.startsWith('/api/health') && res.status === 503)) throw new Error(`${url}: HTTP ${res.status}`);
   return res.json();
+}
+
+function askForKey({ message: reason, keySent }) {
+  // A poll that left before a new key was entered is no verdict on that key.
+  if (sessionStorage.getItem(KEY_STORAGE) !== keySent) return;
+  sessionStorage.removeItem(KEY_STORAGE);
+  $('key-note').textContent = `${reason[0].toUpperCase()}${reason.slice(1)}. Kept in this tab only (sessionStorage).`;
+  $('key-form').hidden = false;
 }
 
 async function refresh() {
@@ -217,6 +240,11 @@ async function refresh() {
   } catch (err) {
     $('overall').dataset.status = 'offline';
     $('overall').textContent = 'unreachable';
+    if (err instanceof NeedsKey) {
+      askForKey(err);
+      $('overall').dataset.status = 'unknown';
+      $('overall').textContent = 'API key needed';
+    }
     $('updated').textContent = `update failed: ${err.message}`;
   } finally {
     inFlight = false;
@@ -234,5 +262,12 @@ function schedule() {
 document.addEventListener('visibilitychange', schedule);
 document.addEventListener('DOMContentLoaded', () => {
   $('window').addEventListener('change', () => void refresh());
+  $('key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY_STORAGE, $('api-key').value.trim());
+    $('api-key').value = '';
+    $('key-form').hidden = true;
+    void refresh();
+  });
   schedule();
 });

@@ -25,6 +25,12 @@ export function isLocalUrl(url: string): boolean {
   return url.startsWith('file:') || url === ':memory:';
 }
 
+/** The file behind a `file:` URL; undefined for a remote or in-memory database. */
+export function databaseFilePath(url: string): string | undefined {
+  if (!url.startsWith('file:')) return undefined;
+  return url.startsWith('file://') ? fileURLToPath(url) : url.slice('file:'.length).split('?')[0];
+}
+
 export interface OpenDatabaseOptions {
   /** Who takes leases on this database (default: a fresh instance id). */
   holder?: string;
@@ -36,10 +42,8 @@ export interface OpenDatabaseOptions {
  * across every instance starting at the same time.
  */
 export async function openDatabase(url: string, authToken?: string, options: OpenDatabaseOptions = {}): Promise<{ client: Client; db: Database; leases: Leases }> {
-  if (url.startsWith('file:')) {
-    const path = url.startsWith('file://') ? fileURLToPath(url) : url.slice('file:'.length).split('?')[0];
-    mkdirSync(dirname(path), { recursive: true });
-  }
+  const path = databaseFilePath(url);
+  if (path !== undefined) mkdirSync(dirname(path), { recursive: true });
   const local = isLocalUrl(url);
   if (local) installConnectionSetup();
   const client = createClient({ url, authToken, timeout: BUSY_TIMEOUT_MS });

@@ -22,6 +22,14 @@ Server → client: \`job-update\` events (the JobEvent schema; the same envelope
 A client may send \`WS_MAX_MESSAGES_PER_SECOND\` frames per second: the rest are dropped (the first one
 answered with RATE_LIMITED), and a flood or sustained excess closes the socket with 1008.
 
+What one socket can make the server send is bounded: the replies to its subscribes (snapshot text plus
+replayed events, up to the output cap each) count against \`WS_SNAPSHOT_BYTES_PER_MINUTE\` bytes a minute
+(a bucket refilled evenly), and a socket with over 1 MiB still unsent gets no new snapshot. A subscribe
+over either answers \`{"type":"error","code":"RATE_LIMITED","jobId","message","retryAfterMs"}\` and sends
+nothing else for it (no snapshot, no subscription): subscribe again after \`retryAfterMs\`, or poll
+\`GET /api/job/:jobId/status\` meanwhile, as the SDK does. A reply that goes out is whole: the snapshot,
+then the replay, then live events. Live events are not counted: each is sent once.
+
 When the service has an \`API_KEY\`, send \`Authorization: Bearer <key>\` with the upgrade, or (browsers)
 offer the subprotocols \`idea2spec\` and \`bearer.<key>\`: \`new WebSocket(url, ['idea2spec', 'bearer.' + key])\`.
 The server answers with \`idea2spec\` and never echoes the key. Missing or wrong keys get HTTP 401.

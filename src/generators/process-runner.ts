@@ -32,6 +32,14 @@ export interface RunProcessResult {
 const STDERR_TAIL = 8192;
 
 /**
+ * After the generator exits, how long its pipes may still deliver what it wrote.
+ * Output already in the pipe arrives within milliseconds; a pipe still open after
+ * this is held by a descendant that left the process group (setsid, a detached
+ * spawn), which the group kill cannot reach and which must not hold the job.
+ */
+export const PIPE_DRAIN_MS = 250;
+
+/**
  * Runs one generator process in its own process group, streaming stdout, with a
  * wall-clock and an inactivity timeout. Ending it means SIGTERM to the whole group,
  * then SIGKILL after a grace period, so descendants die with it.
@@ -56,6 +64,7 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessResult
     let stderrTail = '';
     let stderrBytes = 0;
     let killTimer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
     let exited = false;
 
     const signalGroup = (sig: NodeJS.Signals) => {
@@ -67,11 +76,21 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessResult
       }
     };
 
+    // Our ends of the pipes: destroying them ends the wait for 'close' whoever else still holds the other ends.
+    const closePipes = () => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+
     const terminate = (reason: Termination) => {
-      if (termination !== undefined || exited) return;
+      if (termination !== undefined) return;
       termination = reason;
+      if (exited) return closePipes();
       signalGroup('SIGTERM');
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), options.killGraceMs);
+      killTimer = setTimeout(() => {
+        signalGroup('SIGKILL');
+        closePipes();
+      }, options.killGraceMs);
       killTimer.unref();
     };
 
@@ -109,6 +128,7 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessResult
       clearTimeout(wallTimer);
       clearTimeout(idleTimer);
       clearTimeout(killTimer);
+      clearTimeout(drainTimer);
       options.signal?.removeEventListener('abort', onAbort);
     };
 
@@ -120,6 +140,9 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessResult
       exited = true;
       // Descendants left in the group would hold the pipes open and outlive the job.
       signalGroup('SIGKILL');
+      if (termination !== undefined) return closePipes();
+      drainTimer = setTimeout(closePipes, PIPE_DRAIN_MS);
+      drainTimer.unref();
     });
     child.once('close', (exitCode, signal) => {
       cleanup();

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
+import { databaseErrorMessage } from '../db/error-message.js';
 import type { HealthLogRow, HealthRepository, OverallDetails } from '../db/health-repository.js';
 import type { JobActivityRepository } from '../db/job-activity-repository.js';
 import type { GeminiHealthCheck } from '../gemini/health-check.js';
@@ -21,6 +22,8 @@ export interface SamplerDeps {
   jobs: JobRegistry;
   wsStats: WsStats;
   redis?: RedisProbe;
+  /** What is wrong with the database file at its path (gone, replaced), if anything. */
+  databaseFile?: () => string | undefined;
   log: FastifyBaseLogger;
 }
 
@@ -50,6 +53,8 @@ export class HealthSampler {
   private readonly system = new SystemStats();
   private lastJobCounters: { completed: number; failed: number; cancelled: number };
   private loggedGeminiCheck: string | null = null;
+  /** Why the last health_logs write failed: the sampler's own write probe. */
+  private logWriteError: string | undefined;
   private readonly staleAfterMs: number;
 
   constructor(private readonly deps: SamplerDeps) {
@@ -103,11 +108,23 @@ export class HealthSampler {
       await withTimeout(this.deps.health.ping(), PROBE_TIMEOUT_MS);
       const latencyMs = round2(performance.now() - started);
       const migrationsApplied = await withTimeout(this.deps.health.migrationsApplied(), PROBE_TIMEOUT_MS);
+      // Reads can succeed while nothing can be stored: a full disk, a read-only or deleted file.
+      const unwritable = this.unwritable();
+      if (unwritable !== undefined) return { status: 'DOWN', checkedAt: new Date().toISOString(), latencyMs, migrationsApplied, error: unwritable };
       const status = latencyMs > THRESHOLDS.databaseLatencyMs ? 'DEGRADED' : 'OK';
       return { status, checkedAt: isoTime(Date.now()), latencyMs, migrationsApplied };
     } catch (err) {
       return { status: 'DOWN', checkedAt: isoTime(Date.now()), latencyMs: null, migrationsApplied: this.latest.database.migrationsApplied, error: message(err) };
     }
+  }
+
+  private unwritable(): string | undefined {
+    const file = this.deps.databaseFile?.();
+    if (file !== undefined) return file;
+    const rows = this.deps.jobs.rowWriteFailure();
+    if (rows !== undefined) return `writes fail (${rows.jobs} job row${rows.jobs === 1 ? '' : 's'} waiting to be stored): ${rows.error}`;
+    if (this.logWriteError !== undefined) return `writes fail: ${this.logWriteError}`;
+    return undefined;
   }
 
   private async checkRedis(): Promise<ServicesHealth['redis']> {
@@ -157,8 +174,10 @@ export class HealthSampler {
     }
     try {
       await this.deps.health.insertLogs(rows);
+      this.logWriteError = undefined;
     } catch (err) {
-      this.deps.log.warn({ err: message(err) }, 'could not write health_logs');
+      this.logWriteError = databaseErrorMessage(err);
+      this.deps.log.warn({ err: this.logWriteError }, 'could not write health_logs');
     }
   }
 

@@ -10,6 +10,17 @@ export function geminiServiceStatus(gemini: GeminiHealth): HealthStatus {
 }
 
 /**
+ * The answer of GET /api/gemini/health: 503 only while jobs run on the Gemini CLI
+ * and it is not ready. With another generator the CLI is informational — the
+ * service works without it — so a fresh install on the offline drafter answers
+ * 200 (`not_configured`, `generator: offline`), as /api/health and /status say,
+ * and its probes do not count as server errors.
+ */
+export function geminiProbeStatusCode(gemini: GeminiHealth): 200 | 503 {
+  return gemini.generator !== 'gemini' || gemini.status === 'ready' ? 200 : 503;
+}
+
+/**
  * DOWN only when the service cannot do its job at all (no database, or a schema
  * older than the code); DEGRADED when it works but something is missing or slow.
  */

@@ -1,22 +1,38 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { IdeaRepository } from '../db/ideas-repository.js';
+import { databaseErrorMessage } from '../db/error-message.js';
 import type { NewIdeaRow } from '../db/schema.js';
+import { backoffDelay } from '../generators/backoff.js';
 import { sleep } from '../time.js';
 import type { Job } from './job.js';
 
 export type RowPatch = Partial<NewIdeaRow> & { generatorMeta?: Record<string, unknown> };
 
-/** Tries of one row write, RETRY_MS * n apart, before the job is left to start-up recovery. */
-const WRITE_ATTEMPTS = 5;
-const RETRY_MS = 250;
+/** Backoff between tries of a failing row write: full jitter, growing to the cap, then steady. */
+const RETRY_BASE_MS = 250;
+const RETRY_CAP_MS = 5_000;
+
+const merge = (older: RowPatch, newer: RowPatch): RowPatch => ({
+  ...older,
+  ...newer,
+  ...(older.generatorMeta || newer.generatorMeta ? { generatorMeta: { ...older.generatorMeta, ...newer.generatorMeta } } : {}),
+});
 
 /**
- * The durable mirror of each job in its ideas row. Writes to one row are
- * chained, so they land in the order they were made; the status, seq and
- * message always come from the job at the time of the write.
+ * Keeps each job's ideas row in step with the job. Writes to one row never
+ * overlap and land in the order they were made; patches made while a write is in
+ * flight or failing merge into one pending patch, so an outage costs one patch
+ * per job, not one per text flush. A failed write is retried with backoff until
+ * it lands — a job that finished during a full disk or a read-only database is
+ * stored once the fault clears, without a restart and without running again.
+ * The status, seq and message always come from the job at the time of the write.
  */
 export class JobRowMirror {
-  private readonly writes = new Map<Job, Promise<void>>();
+  private readonly pending = new Map<Job, RowPatch>();
+  private readonly writers = new Map<Job, Promise<void>>();
+  /** Jobs whose last write failed, with the error: the database cannot take writes. */
+  private readonly failing = new Map<Job, string>();
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly ideas: IdeaRepository,
@@ -24,59 +40,75 @@ export class JobRowMirror {
   ) {}
 
   write(job: Job, patch: RowPatch): void {
-    const previous = this.writes.get(job) ?? Promise.resolve();
-    const write = previous.then(() => this.land(job, patch));
-    this.writes.set(job, write);
-    void write.then(() => {
-      if (this.writes.get(job) === write && job.terminal) this.writes.delete(job);
-    });
+    const pending = this.pending.get(job);
+    this.pending.set(job, pending ? merge(pending, patch) : patch);
+    if (this.writers.has(job) || this.stopping.signal.aborted) return;
+    const writer = this.drain(job).finally(() => this.writers.delete(job));
+    this.writers.set(job, writer);
   }
 
-  /** Resolves once every write made so far for the job has landed (or was given up). */
+  /** Resolves once every write made so far for the job has landed (or shutdown gave up on it). */
   landed(job: Job): Promise<void> {
-    return this.writes.get(job) ?? Promise.resolve();
+    return this.writers.get(job) ?? Promise.resolve();
   }
 
-  /** Like landed(), but waits at most maxWaitMs. */
+  /** Like landed(), but waits at most maxWaitMs: a caller answers from memory while the write keeps trying. */
   async settled(job: Job, maxWaitMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)));
-    await Promise.race([this.landed(job), waited]);
+    await Promise.race([this.landed(job), new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)))]);
     clearTimeout(timer);
   }
 
-  /** Waits for every pending write. */
-  async close(): Promise<void> {
-    await Promise.all(this.writes.values());
+  /** How many job rows are waiting on a database that refuses writes, and why; undefined when writes land. */
+  failure(): { jobs: number; error: string } | undefined {
+    const [error] = this.failing.values();
+    return error === undefined ? undefined : { jobs: this.failing.size, error };
   }
 
-  private async land(job: Job, patch: RowPatch): Promise<void> {
-    const { generatorMeta, ...columns } = patch;
-    const row = {
-      status: job.status,
-      attempts: job.attempt,
-      updatedAt: job.updatedAt,
-      ...columns,
-      metadata: {
-        seq: job.seq,
-        message: job.message,
-        chunks: job.chunks,
-        toolUses: job.toolUses,
-        ...(generatorMeta ?? {}),
-      },
-    };
-    // A locked or briefly unavailable database must not leave a finished job looking unfinished.
-    for (let attempt = 1; ; attempt++) {
+  /** Waits up to graceMs for pending writes, then gives up on the rest: start-up recovery takes those jobs. */
+  async close(graceMs: number): Promise<void> {
+    await Promise.all([...this.writers.keys()].map((job) => this.settled(job, graceMs)));
+    this.stopping.abort();
+    await Promise.all(this.writers.values());
+  }
+
+  private async drain(job: Job): Promise<void> {
+    for (let patch = this.take(job); patch; patch = this.take(job)) await this.land(job, patch);
+  }
+
+  private take(job: Job): RowPatch | undefined {
+    const patch = this.pending.get(job);
+    this.pending.delete(job);
+    return patch;
+  }
+
+  private async land(job: Job, first: RowPatch): Promise<void> {
+    let patch = first;
+    for (let retry = 1; ; retry++) {
+      const { generatorMeta, ...columns } = patch;
       try {
-        await this.ideas.update(job.ideaId, row);
+        await this.ideas.update(job.ideaId, {
+          status: job.status,
+          attempts: job.attempt,
+          updatedAt: job.updatedAt,
+          ...columns,
+          metadata: { seq: job.seq, message: job.message, chunks: job.chunks, toolUses: job.toolUses, ...(generatorMeta ?? {}) },
+        });
+        if (this.failing.delete(job)) this.log.info({ jobId: job.jobId, retries: retry - 1 }, 'job row written after the database recovered');
         return;
       } catch (err) {
-        if (attempt >= WRITE_ATTEMPTS) {
-          const line = { err, jobId: job.jobId, status: row.status };
-          this.log.error(line, 'could not persist job state; a restart will recover the job');
+        const why = databaseErrorMessage(err);
+        if (!this.failing.has(job)) this.log.error({ err: why, jobId: job.jobId, status: job.status }, 'could not write the job row; retrying until it lands');
+        this.failing.set(job, why);
+        try {
+          await sleep(backoffDelay(retry, RETRY_BASE_MS, RETRY_CAP_MS), this.stopping.signal);
+        } catch {
+          this.log.error({ jobId: job.jobId, status: job.status }, 'job row not written before shutdown; start-up recovery will take the job');
           return;
         }
-        await sleep(RETRY_MS * attempt);
+        // What was made meanwhile goes in the same write.
+        const newer = this.take(job);
+        if (newer) patch = merge(patch, newer);
       }
     }
   }

@@ -44,6 +44,9 @@ export interface RegistryDeps {
   control: JobControl;
 }
 
+/** How long cancel and ?wait=true wait for the job's row to land before answering from memory (the write keeps trying). */
+const ROW_WAIT_MS = 3000;
+
 /** Sees every event of the jobs this process runs, with the job's times (metrics). */
 export type JobObserver = (event: JobEvent, job: JobTimes) => void;
 
@@ -73,6 +76,11 @@ export class JobRegistry {
       log: deps.log,
     });
     deps.queue.process((jobId) => this.runQueued(jobId));
+  }
+
+  /** Job rows the database refuses to take (full, read-only, gone), and why; undefined while writes land. */
+  rowWriteFailure(): { jobs: number; error: string } | undefined {
+    return this.mirror.failure();
   }
 
   get stats() {
@@ -134,6 +142,11 @@ export class JobRegistry {
     if (!sameRequest) throw new Errors.IdempotencyConflict(input.idempotencyKey);
     const live = this.jobs.get(existing.jobId);
     return { jobId: existing.jobId, ideaId: existing.id, status: live?.status ?? existing.status, created: false };
+  }
+
+  /** Whether this process still holds the job in memory (running, or ended within JOB_RETENTION_MS). */
+  holds(jobId: string): boolean {
+    return this.jobs.has(jobId);
   }
 
   async snapshot(jobId: string): Promise<JobSnapshot | undefined> {
@@ -234,7 +247,7 @@ export class JobRegistry {
     await this.deps.queue.stop();
     await this.runner.interrupt(graceMs);
     await this.deps.queue.idle();
-    await this.mirror.close();
+    await this.mirror.close(graceMs);
   }
 
   /** Sees every event of the jobs this process holds (metrics, webhooks). */
@@ -293,10 +306,14 @@ export class JobRegistry {
       ...(generatorMeta ? { generatorMeta } : {}),
     });
     const retention = this.deps.config.JOB_RETENTION_MS;
-    setTimeout(() => this.jobs.delete(job.jobId), retention).unref();
-    void this.deps.events.expire(job.jobId, retention);
-    // Released once the row is written, so whoever waits for the end reads the final row.
-    void Promise.all([this.releases.get(job), this.mirror.landed(job)]).then(([release]) => {
+    // Forgotten only once its row holds the end: until then this process is the only one that knows it.
+    const forget = () => {
+      this.jobs.delete(job.jobId);
+      void this.deps.events.expire(job.jobId, 0);
+    };
+    setTimeout(() => void this.mirror.landed(job).then(forget), retention).unref();
+    // Released once the row is written (or after ROW_WAIT_MS), so whoever waits for the end reads the final row.
+    void Promise.all([this.releases.get(job), this.mirror.settled(job, ROW_WAIT_MS)]).then(([release]) => {
       release?.();
       this.releases.delete(job);
     });

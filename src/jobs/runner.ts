@@ -91,7 +91,9 @@ export class JobRunner {
             signal: job.abort.signal,
             log,
             onDelta: (delta) => {
-              if (!job.terminal && delta.length > 0) job.appendDelta(delta);
+              // The generator stops at the cap, but only after the chunk that crossed it: that chunk is cut.
+              const kept = withinLimit(delta, config.GENERATOR_OUTPUT_LIMIT - job.chars);
+              if (!job.terminal && kept.length > 0) job.appendDelta(kept);
             },
             onToolUse: (tool) => {
               job.toolUses.push(tool);
@@ -147,6 +149,14 @@ export class JobRunner {
     if (job.terminal || job.status !== 'processing') return;
     this.deps.mirror.write(job, { generatedSpec: job.text, outputLength: job.chars });
   }
+}
+
+/** The start of `delta` that fits in `room` UTF-16 units, never ending between the two halves of a surrogate pair. */
+function withinLimit(delta: string, room: number): string {
+  if (delta.length <= room) return delta;
+  if (room <= 0) return '';
+  const end = /[\uD800-\uDBFF]/.test(delta[room - 1]) ? room - 1 : room;
+  return delta.slice(0, end);
 }
 
 function asGeneratorError(err: unknown): GeneratorError {

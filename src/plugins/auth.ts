@@ -10,10 +10,18 @@ export const WS_PROTOCOL = 'idea2spec';
 const WS_TOKEN_PREFIX = 'bearer.';
 
 /**
- * Probes and documentation stay open so orchestrators and readers need no secret; so do the web app's page and
- * assets, which hold no data: the app asks for the key and sends it on every API call and the WebSocket.
+ * Open with API_KEY set: probes (orchestrators hold no secret), the docs, and the
+ * pages with their own scripts and styles — a page holds no data, and the data
+ * calls it makes still need the key.
  */
-const ALWAYS_OPEN = [/^\/api\/health(\/|$)/, /^\/api\/gemini\/health$/, /^\/api\/docs(\/|$)/, /^\/status$/, /^\/$/, /^\/ideas\//, /^\/assets\//];
+const ALWAYS_OPEN = [
+  // probes
+  /^\/api\/health(\/|$)/, /^\/api\/(live|ready)$/, /^\/api\/gemini\/health$/,
+  // docs
+  /^\/api\/docs(\/|$)/,
+  // pages and their assets
+  /^\/$/, /^\/ideas\//, /^\/assets\//, /^\/status(\/status\.(js|css))?$/,
+];
 const METRICS = [/^\/metrics$/, /^\/api\/metrics(\/|$)/];
 
 /** `/api/v1/x` is the same route as `/api/x`: the patterns are written once, for the unversioned path. */
@@ -33,8 +41,8 @@ export function requiresApiKey(path: string, method: RouteOptions['method'], con
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
 /**
- * Optional API key (API_KEY): when set, every route but health, docs and the
- * dashboard (and /metrics unless METRICS_REQUIRE_API_KEY) needs
+ * Optional API key (API_KEY): when set, every route but the probes, the docs and
+ * the pages (and /metrics unless METRICS_REQUIRE_API_KEY) needs
  * `Authorization: Bearer <key>`; a WebSocket may instead offer the subprotocols
  * `idea2spec, bearer.<key>`. Never a query string: URLs end up in logs.
  * Failed checks answer 401 after the rate limit has counted them.
@@ -42,7 +50,17 @@ const digest = (value: string) => createHash('sha256').update(value, 'utf8').dig
 export default fp(
   async function authPlugin(app) {
     const { config } = app;
-    if (!config.API_KEY) return;
+    if (!config.API_KEY) {
+      app.addHook('onListen', async () => {
+        const exposed = app.addresses().flatMap((a) => (typeof a === 'string' || isLoopback(a.address) ? [] : [a]));
+        if (exposed.length === 0) return;
+        app.log.warn(
+          { addresses: exposed.map((a) => `${a.address}:${a.port}`) },
+          'listening beyond loopback without API_KEY: every route, job data included, is open to anyone who can reach these addresses; set API_KEY, or HOST=127.0.0.1',
+        );
+      });
+      return;
+    }
     // Digests have one length whatever the caller sends, so the comparison takes the same time for every guess.
     const expected = digest(config.API_KEY);
     const matches = (token: string) => timingSafeEqual(digest(token), expected);
@@ -63,6 +81,10 @@ export default fp(
   },
   { name: 'auth', dependencies: ['config', 'errors', 'security'] },
 );
+
+function isLoopback(address: string): boolean {
+  return /^(127\.|::1$|::ffff:127\.)/.test(address);
+}
 
 function bearerToken(header: string | undefined): string | undefined {
   const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);

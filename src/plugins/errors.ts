@@ -71,15 +71,49 @@ function nonFiniteField(values: unknown, where: string): string | undefined {
   return undefined;
 }
 
+type ValidationIssue = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * Ajv reports a value outside a union of constants (an enum written as
+ * literals) as "must be equal to constant" once per member, then "must match a
+ * schema in anyOf": one line per field naming the allowed values says it better.
+ * Fields with any other kind of error keep Ajv's own messages.
+ */
+function validationDetails(validation: ValidationIssue[], context: string): Array<{ path: string; message: string }> {
+  const pathOf = (v: ValidationIssue) => `${context}${v.instancePath || ''}` || '/';
+  const allowed = new Map<string, unknown[]>();
+  const other = new Set<string>();
+  for (const v of validation) {
+    const values = v.keyword === 'const' ? [v.params.allowedValue] : v.keyword === 'enum' ? (v.params.allowedValues as unknown[]) : undefined;
+    if (values) allowed.set(pathOf(v), [...(allowed.get(pathOf(v)) ?? []), ...values]);
+    else if (v.keyword !== 'anyOf') other.add(pathOf(v));
+  }
+  const named = new Set<string>();
+  const details: Array<{ path: string; message: string }> = [];
+  for (const v of validation) {
+    const path = pathOf(v);
+    const values = allowed.get(path);
+    if (values && !other.has(path)) {
+      if (named.has(path)) continue;
+      named.add(path);
+      details.push({ path, message: `must be one of ${values.map((value) => JSON.stringify(value)).join(', ')}` });
+    } else {
+      details.push({ path, message: v.message ?? 'is invalid' });
+    }
+  }
+  return details;
+}
+
 export function toErrorBody(err: FastifyError, requestId: string): ErrorResponse {
   if (err.validation) {
+    const details = validationDetails(err.validation, err.validationContext ?? '');
     return {
       statusCode: 400,
       code: 'FST_ERR_VALIDATION',
       error: STATUS_CODES[400]!,
-      message: err.message,
+      message: details.map((d) => `${d.path} ${d.message}`).join(', '),
       requestId,
-      details: err.validation.map((v) => ({ path: `${err.validationContext ?? ''}${v.instancePath || ''}` || '/', message: v.message ?? 'is invalid' })),
+      details,
     };
   }
   if (!err.statusCode && isDatabaseUnavailable(err)) {

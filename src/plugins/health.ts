@@ -1,4 +1,6 @@
 import fp from 'fastify-plugin';
+import { databaseFilePath } from '../db/client.js';
+import { watchDatabaseFile } from '../db/file-identity.js';
 import { GeminiHealthCheck } from '../gemini/health-check.js';
 import { RedisProbe } from '../health/redis-probe.js';
 import { HealthSampler, uptimeSeconds } from '../health/sampler.js';
@@ -39,6 +41,7 @@ export default fp<HealthPluginOptions>(
       jobs: app.jobs,
       wsStats: app.wsStats,
       redis,
+      databaseFile: watchDatabaseFile(databaseFilePath(config.TURSO_DATABASE_URL)),
       log: app.log.child({ component: 'health' }),
     });
     app.decorate('health', {

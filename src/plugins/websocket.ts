@@ -29,6 +29,7 @@ export default fp(
       maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,
       heartbeatMs: config.WS_HEARTBEAT_MS,
       maxMessagesPerSecond: config.WS_MAX_MESSAGES_PER_SECOND,
+      snapshotBytesPerMinute: config.WS_SNAPSHOT_BYTES_PER_MINUTE,
     });
     app.decorate('wsHub', hub);
     app.decorate('wsStats', hub.stats);

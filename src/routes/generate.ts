@@ -4,6 +4,7 @@ import { DEFAULT_TEMPLATE } from '../generators/templates.js';
 import { VERSIONED_API } from '../plugins/api-version.js';
 import { ErrorResponse } from '../schemas/common.js';
 import { toIdeaDetail } from '../http/ideas.js';
+import { unstorableReason, visibleLength } from '../http/idea-text.js';
 import { IdeaDetail } from '../schemas/ideas.js';
 import { GenerateAccepted, GenerateBody, IDEA_MAX_CHARS, IDEA_MIN_CHARS } from '../schemas/jobs.js';
 
@@ -17,7 +18,7 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['generate'],
         summary: 'Submit an idea; returns the job to follow',
-        description: `The idea must be ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters after trimming, in any language and script; it is stored exactly as sent. The same Idempotency-Key returns the same job. With ?wait=true the call blocks until the job ends and answers like GET /api/spec/:id. With webhookUrl, the job's final event is POSTed there when it ends (400 when the URL is refused: not https, or a loopback, private, link-local or metadata address).`,
+        description: `The idea must be ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters after trimming, in any language and script, counted as a person sees them (grapheme clusters; zero-width and other invisible characters and lone combining marks do not count); it is stored exactly as sent. A NUL character or an unpaired surrogate cannot be stored exactly and is a 400. The same Idempotency-Key returns the same job. With ?wait=true the call blocks until the job ends and answers like GET /api/spec/:id. With webhookUrl, the job's final event is POSTed there when it ends (400 when the URL is refused: not https, or a loopback, private, link-local or metadata address).`,
         body: GenerateBody,
         querystring: Type.Object({ wait: Type.Optional(Type.Boolean({ description: 'Block until the job ends' })) }),
         headers: Type.Object({
@@ -36,9 +37,11 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { idea, template = DEFAULT_TEMPLATE, model, webhookUrl } = request.body;
-      const length = [...idea.trim()].length;
-      if (length < IDEA_MIN_CHARS) throw new Errors.InvalidIdea(`The idea is too short: ${length} characters after trimming, at least ${IDEA_MIN_CHARS} needed`);
-      if (length > IDEA_MAX_CHARS) throw new Errors.InvalidIdea(`The idea is too long: ${length} characters after trimming, at most ${IDEA_MAX_CHARS} allowed`);
+      const unstorable = unstorableReason(idea);
+      if (unstorable) throw new Errors.InvalidIdea(`The idea cannot be stored exactly as sent: ${unstorable}`);
+      const length = visibleLength(idea);
+      if (length < IDEA_MIN_CHARS) throw new Errors.InvalidIdea(`The idea is too short: ${length} characters a person can see, at least ${IDEA_MIN_CHARS} needed`);
+      if (length > IDEA_MAX_CHARS) throw new Errors.InvalidIdea(`The idea is too long: ${length} characters a person can see, at most ${IDEA_MAX_CHARS} allowed`);
 
       if (webhookUrl !== undefined) await app.webhooks.checkTarget(webhookUrl);
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { geminiProbeStatusCode } from '../health/status.js';
 import { GeminiHealth, HealthReport, Liveness, Readiness } from '../schemas/health.js';
 
 /** Probes must always see the current state, never a copy cached along the way. */
@@ -34,7 +35,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: the database answers and migrations are applied (503 otherwise, and from the moment shutdown begins)',
+        summary: 'Readiness: the database answers, takes writes and has its migrations applied (503 otherwise, and from the moment shutdown begins)',
         response: { 200: Readiness, 503: Readiness },
       },
     },
@@ -49,7 +50,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['health'],
-        summary: 'The Gemini CLI: version, configuration, circuit state, active generator (503 unless ready)',
+        summary: 'The Gemini CLI: version, configuration, circuit state, active generator (503 only when the CLI is the active generator and not ready)',
         description: 'Cached and single-flight. `refresh=true` starts a new `gemini --version` check, at most one every few seconds; concurrent callers share it.',
         querystring: Type.Object({ refresh: Type.Optional(Type.Boolean({ description: 'Run a new check (rate-limited) and answer with its result' })) }),
         response: { 200: GeminiHealth, 503: GeminiHealth },
@@ -57,7 +58,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const health = await app.health.gemini(request.query.refresh === true);
-      return reply.code(health.status === 'ready' ? 200 : 503).header('cache-control', NO_STORE).send(health);
+      return reply.code(geminiProbeStatusCode(health)).header('cache-control', NO_STORE).send(health);
     },
   );
 };

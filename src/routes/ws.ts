@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { canonicalJobId } from '../schemas/jobs.js';
 import '../schemas/formats.js';
 import {
   CLIENT_MESSAGE_TYPES,
@@ -47,11 +48,13 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
     switch (valid.type) {
       case 'ping':
         return hub.send(conn, { type: 'pong' });
-      case 'unsubscribe-job':
-        hub.unsubscribe(conn, valid.jobId);
-        return hub.send(conn, { type: 'unsubscribed', jobId: valid.jobId });
+      case 'unsubscribe-job': {
+        const jobId = canonicalJobId(valid.jobId);
+        hub.unsubscribe(conn, jobId);
+        return hub.send(conn, { type: 'unsubscribed', jobId });
+      }
       case 'subscribe-job':
-        return hub.subscribe(conn, valid.jobId, valid.afterSeq);
+        return hub.subscribe(conn, canonicalJobId(valid.jobId), valid.afterSeq);
     }
   };
 

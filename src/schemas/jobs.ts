@@ -74,7 +74,7 @@ export const WebhookUrl = Type.String({
 
 export const GenerateBody = Type.Object(
   {
-    idea: Type.String({ minLength: 1, maxLength: 20000, description: `The product idea: ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters after trimming, any language and script. Stored exactly as sent.` }),
+    idea: Type.String({ minLength: 1, maxLength: 20000, description: `The product idea: ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters a person can see (grapheme clusters, after trimming), any language and script. Stored exactly as sent; a NUL or an unpaired surrogate cannot be, and is a 400.` }),
     template: Type.Optional(TemplateName),
     model: Type.Optional(ModelName),
     webhookUrl: Type.Optional(WebhookUrl),
@@ -92,5 +92,8 @@ export const GenerateAccepted = Type.Object({
   websocketUrl: Type.String(),
 });
 export type GenerateAccepted = Static<typeof GenerateAccepted>;
+
+/** UUIDs are case-insensitive; ours are stored in lower case, so every lookup goes through this. */
+export const canonicalJobId = (jobId: string): string => jobId.toLowerCase();
 
 export const JobIdParams = Type.Object({ jobId: Type.String({ format: 'uuid', description: 'The job id returned by POST /api/generate' }) });

@@ -31,6 +31,7 @@ export const WsErrorMessage = Type.Object({
   code: Type.Union(WS_ERROR_CODES.map((code) => Type.Literal(code))),
   message: Type.String(),
   jobId: Type.Optional(Type.String()),
+  retryAfterMs: Type.Optional(Type.Integer({ description: 'RATE_LIMITED: when the same request will be accepted' })),
 });
 export type WsErrorMessage = Static<typeof WsErrorMessage>;
 

@@ -4,6 +4,7 @@ import { isTerminal } from '../jobs/transitions.js';
 import type { JobEvent } from '../schemas/jobs.js';
 import type { SubscribedMessage, WsErrorMessage } from '../schemas/ws.js';
 import { MessageLimiter } from './message-limiter.js';
+import { SendBudget } from './send-budget.js';
 
 /** Open sockets and job subscriptions: health, metrics and tests read these. */
 export interface WsStats {
@@ -13,6 +14,8 @@ export interface WsStats {
 
 /** A socket whose unsent data passes this is not keeping up; it is closed rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** A socket with this much still unsent gets no new snapshot until it has caught up (backpressure). */
+const SNAPSHOT_BACKLOG_BYTES = 1024 * 1024;
 
 export interface HubOptions {
   events: EventLog;
@@ -21,6 +24,8 @@ export interface HubOptions {
   maxSubscriptions: number;
   heartbeatMs: number;
   maxMessagesPerSecond: number;
+  /** Bytes of subscribe replies (snapshots, replays) one socket may pull a minute. */
+  snapshotBytesPerMinute: number;
 }
 
 /** One client socket, as the hub tracks it. */
@@ -28,12 +33,15 @@ export class Connection {
   alive = true;
   readonly subscriptions = new Map<string, () => void>();
   readonly limiter: MessageLimiter;
+  readonly budget: SendBudget;
 
   constructor(
     readonly socket: WebSocket,
     maxMessagesPerSecond: number,
+    snapshotBytesPerMinute: number,
   ) {
     this.limiter = new MessageLimiter(maxMessagesPerSecond);
+    this.budget = new SendBudget(snapshotBytesPerMinute);
   }
 }
 
@@ -58,7 +66,7 @@ export class WebSocketHub {
 
   /** Tracks a new socket; frames within the rate limit go to `onFrame`. */
   connect(socket: WebSocket, onFrame: FrameHandler): Connection {
-    const conn = new Connection(socket, this.options.maxMessagesPerSecond);
+    const conn = new Connection(socket, this.options.maxMessagesPerSecond, this.options.snapshotBytesPerMinute);
     this.connections.add(conn);
     this.stats.connections++;
     socket.on('pong', () => (conn.alive = true));
@@ -81,17 +89,51 @@ export class WebSocketHub {
   }
 
   send(conn: Connection, message: unknown): void {
+    this.sendFrame(conn, JSON.stringify(message));
+  }
+
+  sendError(
+    conn: Connection,
+    code: WsErrorMessage['code'],
+    message: string,
+    jobId?: string,
+    retryAfterMs?: number,
+  ): void {
+    const error = { type: 'error', code, message, ...(jobId ? { jobId } : {}) } satisfies WsErrorMessage;
+    this.send(conn, retryAfterMs === undefined ? error : { ...error, retryAfterMs });
+  }
+
+  private sendFrame(conn: Connection, frame: string): void {
     const { socket } = conn;
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       socket.close(1013, 'Client too slow');
       return;
     }
-    socket.send(JSON.stringify(message));
+    socket.send(frame);
   }
 
-  sendError(conn: Connection, code: WsErrorMessage['code'], message: string, jobId?: string): void {
-    this.send(conn, { type: 'error', code, message, ...(jobId ? { jobId } : {}) } satisfies WsErrorMessage);
+  /**
+   * A subscribe's reply (the snapshot, then the replay) goes out whole, and only
+   * when the socket has caught up with what it was sent and its budget covers it;
+   * otherwise RATE_LIMITED says when to ask again (the SDK polls meanwhile).
+   */
+  private sendReply(conn: Connection, jobId: string, messages: unknown[]): boolean {
+    const frames = messages.map((m) => JSON.stringify(m));
+    const backlog = conn.socket.bufferedAmount > SNAPSHOT_BACKLOG_BYTES;
+    const bytes = frames.reduce((n, f) => n + Buffer.byteLength(f), 0);
+    const verdict = backlog ? { ok: false as const, retryAfterMs: 1000 } : conn.budget.take(bytes);
+    if (!verdict.ok) {
+      const why = backlog
+        ? 'this socket has not yet read what it was sent'
+        : `this socket has used its ${this.options.snapshotBytesPerMinute} bytes a minute of subscribe replies`;
+      const again = Math.ceil(verdict.retryAfterMs / 1000);
+      const message = `Subscribe refused: ${why}; subscribe again in ${again} s`;
+      this.sendError(conn, 'RATE_LIMITED', message, jobId, verdict.retryAfterMs);
+      return false;
+    }
+    for (const frame of frames) this.sendFrame(conn, frame);
+    return true;
   }
 
   /**
@@ -130,12 +172,14 @@ export class WebSocketHub {
       release();
       const snapshot = await this.options.fallbackSnapshot(jobId);
       if (!snapshot) return this.sendError(conn, 'JOB_NOT_FOUND', `Job ${jobId} not found`, jobId);
-      return this.send(conn, subscribed(jobId, snapshot));
+      return void this.sendReply(conn, jobId, [subscribed(jobId, snapshot)]);
     }
     held.stop = () => subscription.close();
     const { snapshot, replay } = subscription;
-    this.send(conn, subscribed(jobId, snapshot));
-    for (const event of replay) this.send(conn, event);
+    if (!this.sendReply(conn, jobId, [subscribed(jobId, snapshot), ...replay])) {
+      subscription.close();
+      return release();
+    }
     // Replaced by a later subscribe to the same job (or the socket closed) meanwhile: answered, not followed.
     if (held.dropped) return subscription.close();
     const pending = early.filter((event) => event.seq > snapshot.seq);
