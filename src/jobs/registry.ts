@@ -8,7 +8,7 @@ import type { CircuitBreaker } from '../generators/circuit-breaker.js';
 import { CancelledError } from '../generators/errors.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
-import type { JobEvent, JobSnapshot } from '../schemas/jobs.js';
+import { canonicalJobId, type JobEvent, type JobSnapshot } from '../schemas/jobs.js';
 import { Job, lastEventFromRow, rowSeq, snapshotFromRow, type JobTimes } from './job.js';
 import { JobRowMirror } from './mirror.js';
 import { JobRunner, type FinishJob } from './runner.js';
@@ -54,7 +54,8 @@ export type JobObserver = (event: JobEvent, job: JobTimes) => void;
  * The job registry wires a job's parts together: admission through the queue,
  * the runner (attempts and retries), the mirror (the job's ideas row), the
  * event log every event goes to, job control (cancel, wait for the end), and
- * start-up recovery and shutdown. It holds the jobs this process runs.
+ * start-up recovery and shutdown. It holds the jobs this process runs. Job ids are
+ * taken in any case (UUIDs are case-insensitive) and looked up in lower case, as stored.
  */
 export class JobRegistry {
   private readonly jobs = new Map<string, Job>();
@@ -145,11 +146,13 @@ export class JobRegistry {
   }
 
   /** Whether this process still holds the job in memory (running, or ended within JOB_RETENTION_MS). */
-  holds(jobId: string): boolean {
+  holds(rawJobId: string): boolean {
+    const jobId = canonicalJobId(rawJobId);
     return this.jobs.has(jobId);
   }
 
-  async snapshot(jobId: string): Promise<JobSnapshot | undefined> {
+  async snapshot(rawJobId: string): Promise<JobSnapshot | undefined> {
+    const jobId = canonicalJobId(rawJobId);
     const live = this.jobs.get(jobId);
     if (live) return live.snapshot();
     const row = await this.deps.ideas.findByJobId(jobId);
@@ -157,7 +160,8 @@ export class JobRegistry {
   }
 
   /** The job's last event: from the event log while it holds the job, else rebuilt from the row. */
-  async lastEvent(jobId: string): Promise<JobEvent | undefined> {
+  async lastEvent(rawJobId: string): Promise<JobEvent | undefined> {
+    const jobId = canonicalJobId(rawJobId);
     const logged = await this.deps.events.snapshot(jobId);
     const [last] = logged ? await this.deps.events.after(jobId, logged.seq - 1) : [];
     if (last) return last;
@@ -169,7 +173,8 @@ export class JobRegistry {
    * Cancels the job wherever it is held (job control) and answers once its row
    * says so; a job no instance holds is cancelled in its row directly.
    */
-  async cancel(jobId: string, reason = 'Cancelled by request'): Promise<JobSnapshot> {
+  async cancel(rawJobId: string, reason = 'Cancelled by request'): Promise<JobSnapshot> {
+    const jobId = canonicalJobId(rawJobId);
     const outcome = await this.deps.control.cancel(jobId, reason);
     if (outcome !== 'unknown') {
       if (outcome === 'cancelled') await this.deps.control.waitForEnd(jobId);
@@ -203,7 +208,8 @@ export class JobRegistry {
    * Resolves once the job has ended and its row is written (at once if no
    * instance holds it); false if the signal aborted first.
    */
-  waitForEnd(jobId: string, signal?: AbortSignal): Promise<boolean> {
+  waitForEnd(rawJobId: string, signal?: AbortSignal): Promise<boolean> {
+    const jobId = canonicalJobId(rawJobId);
     return this.deps.control.waitForEnd(jobId, signal);
   }
 

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Errors } from '../errors.js';
 import { isTerminal } from '../jobs/transitions.js';
 import { ErrorResponse } from '../schemas/common.js';
-import { JobIdParams, type JobEvent } from '../schemas/jobs.js';
+import { canonicalJobId, JobIdParams, type JobEvent } from '../schemas/jobs.js';
 
 const SEQ = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -39,7 +39,7 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { jobId } = request.params;
+      const jobId = canonicalJobId(request.params.jobId);
       const lastEventId = request.headers['last-event-id'];
       if (lastEventId !== undefined && !SEQ.test(lastEventId.trim())) {
         throw new Errors.InvalidLastEventId(lastEventId.slice(0, 40));
