@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
+import { isTerminal } from '../src/jobs/transitions.js';
 import { ServerProcess } from '../test/fixtures/server-process.js';
 
 const { values } = parseArgs({
@@ -26,7 +27,6 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const subscriberCount = Number(values.subscribers);
 const jobsPerSecond = Number(values['jobs-per-second']);
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 const dir = mkdtempSync(join(tmpdir(), 'idea2spec-soak-'));
 const fakeCli = new URL('../test/fixtures/fake-gemini.mjs', import.meta.url).pathname;
@@ -79,7 +79,7 @@ async function openSubscriber(): Promise<Subscriber> {
     if (m.type === 'job-update') {
       tally.events++;
       sub.seqs.get(m.jobId)?.push(m.seq);
-      if (TERMINAL.has(m.status)) socket.send(JSON.stringify({ type: 'unsubscribe-job', jobId: m.jobId }));
+      if (isTerminal(m.status)) socket.send(JSON.stringify({ type: 'unsubscribe-job', jobId: m.jobId }));
     } else if (m.type === 'error') {
       tally.errorFrames++;
       error(`websocket error frame: ${m.code} ${m.message}`);
@@ -151,7 +151,7 @@ const deadline = Date.now() + 30_000;
 const jobsDone = async () => {
   for (const jobId of jobIds) {
     const { body } = await server.request('GET', `/api/job/${jobId}/status`);
-    if (!TERMINAL.has(body.status)) return false;
+    if (!isTerminal(body.status)) return false;
   }
   return true;
 };

@@ -1,5 +1,6 @@
 import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
+import { round2 } from './round.js';
 
 /** Paths pino blanks in every line: credentials never reach the logs. */
 export const REDACT_PATHS = [
@@ -51,7 +52,7 @@ export class RequestLogController extends LogController {
       route: request.routeOptions.url ?? 'unmatched',
       url: request.url.split('?')[0],
       statusCode: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      durationMs: round2(reply.elapsedTime),
     };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else reply.log.info(line, 'request');

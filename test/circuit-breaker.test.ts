@@ -1,6 +1,6 @@
 import t from 'tap';
-import { CircuitBreaker, CircuitOpenError } from '../src/gemini/circuit-breaker.js';
-import { CancelledError, GeneratorError } from '../src/gemini/errors.js';
+import { CircuitBreaker, CircuitOpenError } from '../src/generators/circuit-breaker.js';
+import { CancelledError, GeneratorError } from '../src/generators/errors.js';
 import { build, fakeGemini, submit, waitFor, waitForJob } from './helper.js';
 
 const IDEA = { idea: 'A booking tool for community sports halls' };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@libsql/client';
 import t, { type Test } from 'tap';
+import { isTerminal } from '../src/jobs/transitions.js';
 import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
 
 // The database misbehaves under a running service: every fault is a clear 503
@@ -78,7 +79,9 @@ t.test('a job that finishes while the database is read-only is written once it i
   const accepted = (await submit(app, IDEA)).json();
   await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
   await app.dbClient.execute('PRAGMA query_only = ON');
-  await waitFor(() => app.jobs.get(accepted.jobId)?.terminal, { what: 'the job to end in memory' });
+  await waitFor(async () => isTerminal((await app.jobs.snapshot(accepted.jobId))?.status ?? 'queued'), {
+    what: 'the job to end in memory',
+  });
   t.equal((await app.ideas.findById(accepted.id))!.status, 'processing', 'the row could not be written yet');
   await app.dbClient.execute('PRAGMA query_only = OFF');
   const row = await waitFor(async () => {
@@ -116,7 +119,8 @@ async function storedWhenDone(app: Awaited<ReturnType<typeof build>>, id: number
       return r?.status === 'completed' ? r : undefined;
     }, { what: 'the job row to land', timeoutMs: 60_000 });
   } catch (err) {
-    throw new Error(`${(err as Error).message}; the last write failure: ${JSON.stringify(app.jobs.rowWriteFailure())}`);
+    const failure = JSON.stringify(app.jobs.rowWriteFailure());
+    throw new Error(`${(err as Error).message}; the last write failure: ${failure}`, { cause: err });
   }
 }
 
@@ -168,7 +172,9 @@ t.test('a full disk while a spec streams: the finished job lands once there is r
   const accepted = (await submit(app, IDEA)).json();
   await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
   const filler = fillDisk(disk);
-  await waitFor(() => app.jobs.get(accepted.jobId)?.terminal, { what: 'the job to end in memory' });
+  await waitFor(async () => isTerminal((await app.jobs.snapshot(accepted.jobId))?.status ?? 'queued'), {
+    what: 'the job to end in memory',
+  });
   await assertDown(t, app, /writes fail/);
   await sleep(OUTAGE_MS);
   t.not((await app.ideas.findById(accepted.id))!.status, 'completed', 'not stored while the disk is full');

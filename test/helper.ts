@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
+import { isTerminal } from '../src/jobs/transitions.js';
 import type { JobEvent } from '../src/schemas/jobs.js';
 import type { Resolver } from '../src/webhooks/address-policy.js';
 
@@ -152,7 +153,7 @@ export class WsClient {
   }
 
   async waitForEnd(jobId: string): Promise<JobEvent> {
-    return this.next((m) => m.type === 'job-update' && m.jobId === jobId && ['completed', 'failed', 'cancelled'].includes(m.status));
+    return this.next((m) => m.type === 'job-update' && m.jobId === jobId && isTerminal(m.status));
   }
 
   async close(): Promise<void> {
@@ -172,7 +173,7 @@ export async function waitForJob(app: FastifyInstance, jobId: string, timeoutMs 
     async () => {
       const res = await app.inject({ method: 'GET', url: `/api/job/${jobId}/status` });
       const body = res.json();
-      return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
+      return isTerminal(body.status) ? body : undefined;
     },
     { timeoutMs, what: `job ${jobId} to end` },
   );

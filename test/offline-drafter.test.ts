@@ -1,6 +1,6 @@
 import t from 'tap';
-import { draftOffline, OFFLINE_LABEL, splitIntoChunks } from '../src/gemini/offline-drafter.js';
-import { buildPrompt, DEFAULT_TEMPLATE, SECTION_TITLES, TEMPLATE_NAMES, TEMPLATE_SECTIONS } from '../src/gemini/templates.js';
+import { draftOffline, OFFLINE_LABEL, splitIntoChunks } from '../src/generators/offline/drafter.js';
+import { buildPrompt, DEFAULT_TEMPLATE, SECTION_TITLES, TEMPLATE_NAMES, TEMPLATE_SECTIONS } from '../src/generators/templates.js';
 
 const ENGLISH =
   'A mobile app that helps dog owners find walking partners nearby. Users create profiles for their dogs, match by size and temperament, and schedule walks. Premium tier offers GPS tracking.';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { baseUrl, build, fakeGemini, submit, waitFor, waitForJob, WsClient } from './helper.js';
-import { OFFLINE_LABEL } from '../src/gemini/offline-drafter.js';
+import { OFFLINE_LABEL } from '../src/generators/offline/drafter.js';
 
 const IDEA = 'A marketplace where neighbours lend each other tools, with deposits and ratings';
 
@@ -267,7 +267,7 @@ t.test('a job id in upper case finds the same job over HTTP and WebSocket (UUIDs
   // Also once the job has left memory and only its row knows it.
   const stored = await build(t, { config: { JOB_RETENTION_MS: 0 } });
   const done = (await stored.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } })).json();
-  await waitFor(() => !stored.jobs.get(done.jobId), { what: 'the job to leave memory' });
+  await waitFor(() => !stored.jobs.holds(done.jobId), { what: 'the job to leave memory' });
   const fromRow = await stored.inject({ url: `/api/job/${done.jobId.toUpperCase()}/status` });
   t.equal(fromRow.statusCode, 200);
   t.match(fromRow.json(), { jobId: done.jobId, status: 'completed' });

@@ -44,7 +44,7 @@ t.test('jobs left unfinished by a crash are recovered at start-up', async (t) =>
   const done = await waitForJob(app, processing.jobId);
   t.equal(done.status, 'completed', 'a job that was processing runs again and completes');
   t.ok(done.seq > 7, 'its seq continues where it stopped, so subscribers see no reuse');
-  const events = app.jobs.get(processing.jobId)!.eventsAfter(7);
+  const events = await app.jobEvents.after(processing.jobId, 7);
   t.equal(events[0].seq, 8);
   t.equal(events[0].message, 'Queued again after a restart');
   t.equal(events[0].status, 'queued');

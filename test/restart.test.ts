@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
+import { isTerminal } from '../src/jobs/transitions.js';
 import { ServerProcess } from './fixtures/server-process.js';
 import { fixture, isAlive, tempDir, waitFor } from './helper.js';
 
@@ -47,7 +48,7 @@ async function submitAndWaitForText(server: ServerProcess) {
 async function waitForEnd(server: ServerProcess, jobId: string) {
   return waitFor(async () => {
     const { body } = await server.request('GET', `/api/job/${jobId}/status`);
-    return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
+    return isTerminal(body.status) ? body : undefined;
   }, { timeoutMs: 30_000, what: `job ${jobId} to end` });
 }
 

@@ -51,8 +51,7 @@ t.test('a crash is retried; the second attempt starts from empty text and succee
   const app = await build(t, { config: fake.config, env: fake.env });
   const accepted = (await submit(app, { idea: IDEA })).json();
   await waitForJob(app, accepted.jobId);
-  const job = app.jobs.get(accepted.jobId)!;
-  const events = job.eventsAfter(0);
+  const events = await app.jobEvents.after(accepted.jobId, 0);
   const spec = (await app.inject({ url: `/api/spec/${accepted.id}` })).json();
   t.equal(spec.status, 'completed');
   t.equal(spec.attempts, 2);

@@ -11,8 +11,6 @@ async function write(page: Page, idea: string): Promise<number> {
   return Number(new URL(page.url()).pathname.split('/').pop());
 }
 
-const statusOf = (page: Page) => page.locator('#job-status').getAttribute('data-status');
-
 const CHUNKS = [
   '# Shared tool shed\n\n',
   'Neighbours lend each other tools.\n\n',

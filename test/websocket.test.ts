@@ -36,7 +36,7 @@ t.test('a late subscriber with afterSeq gets exactly the events it missed, then 
 t.test('without afterSeq a subscriber gets the snapshot text, then only live events', async (t) => {
   const { app, url } = await slowApp(t);
   const { jobId } = (await submit(app, { idea: IDEA })).json();
-  await waitFor(() => (app.jobs.get(jobId)?.chunks ?? 0) >= 3, { what: 'some text' });
+  await waitFor(async () => ((await app.jobs.snapshot(jobId))?.progress.chunks ?? 0) >= 3, { what: 'some text' });
   const ws = await WsClient.open(url);
   t.teardown(() => ws.close());
   ws.send({ type: 'subscribe-job', jobId });

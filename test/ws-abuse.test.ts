@@ -1,6 +1,6 @@
 import t from 'tap';
 import WebSocket from 'ws';
-import { MessageLimiter } from '../src/routes/ws-message-limiter.js';
+import { MessageLimiter } from '../src/websocket/message-limiter.js';
 import { baseUrl, build, fakeGemini, submit, waitFor, WsClient } from './helper.js';
 
 // Hostile WebSocket clients: the abuser is throttled or cut off, and everyone
@@ -103,7 +103,7 @@ t.test('repeated subscribes to a job with 1 MB of text are bounded by the socket
   const app = await build(t, { listen: true, config: { JOB_RETENTION_MS: 0 } });
   const done = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } });
   const { id, jobId } = done.json();
-  await waitFor(() => !app.jobs.get(jobId), { what: 'the finished job to leave memory' });
+  await waitFor(() => !app.jobs.holds(jobId), { what: 'the finished job to leave memory' });
   await app.ideas.update(id, { generatedSpec: 's'.repeat(1_000_000), outputLength: 1_000_000 });
 
   const ws = await WsClient.open(wsUrl(app));
@@ -134,7 +134,7 @@ t.test('repeated subscribes to a job with 1 MB of text are bounded by the socket
 });
 
 t.test('the send budget: a bucket of bytes refilled evenly over a minute; one reply bigger than the bucket waits for a full one', async (t) => {
-  const { SendBudget } = await import('../src/routes/ws-send-budget.js');
+  const { SendBudget } = await import('../src/websocket/send-budget.js');
   const clock = { now: 0 };
   const budget = new SendBudget(600, () => clock.now);
   t.same(budget.take(500), { ok: true });

@@ -3,6 +3,7 @@
  * few figures. Both shapes belong to the service and may change, so every field
  * is looked for rather than assumed; a figure that cannot be found is undefined.
  */
+import { round2 } from '../../src/round.js';
 
 export interface RouteFigures {
   route: string;
@@ -55,9 +56,9 @@ function number(bag: Bag, keys: string[]): number | undefined {
 function megabytes(memory: unknown, name: 'rss' | 'heapUsed'): number | undefined {
   if (!isBag(memory)) return undefined;
   const mb = number(memory, [`${name}Mb`, `${name}MB`, `${name}_mb`]);
-  if (mb !== undefined) return round(mb);
+  if (mb !== undefined) return round2(mb);
   const bytes = number(memory, [name, `${name}Bytes`, `${name}_bytes`]);
-  return bytes === undefined ? undefined : round(bytes / MB);
+  return bytes === undefined ? undefined : round2(bytes / MB);
 }
 
 export function readHealth(body: unknown): Pick<Sample, 'health' | 'rssMb' | 'heapUsedMb'> {
@@ -94,15 +95,11 @@ export function overall(routes: RouteFigures[]): Pick<Sample, 'requests' | 'erro
   const weighted = (pick: (r: RouteFigures) => number | undefined) => {
     const known = routes.filter((r) => pick(r) !== undefined && r.count > 0);
     const weight = known.reduce((n, r) => n + r.count, 0);
-    return weight === 0 ? undefined : round(known.reduce((sum, r) => sum + pick(r)! * r.count, 0) / weight);
+    return weight === 0 ? undefined : round2(known.reduce((sum, r) => sum + pick(r)! * r.count, 0) / weight);
   };
   const worst = (pick: (r: RouteFigures) => number | undefined) => {
     const values = routes.map(pick).filter((v): v is number => v !== undefined);
-    return values.length ? round(Math.max(...values)) : undefined;
+    return values.length ? round2(Math.max(...values)) : undefined;
   };
   return { requests, errorRate: weighted((r) => r.errorRate), p50: weighted((r) => r.p50), p95: worst((r) => r.p95), p99: worst((r) => r.p99) };
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import type { Idea2SpecClient, JobEvent } from '../../src/client/index.js';
+import { isTerminal } from '../../src/jobs/transitions.js';
 import { percentiles, type Percentiles } from './percentiles.js';
 
 export interface WsLoadResult {
@@ -29,8 +30,6 @@ interface Subscriber {
   ended: boolean;
   settled: boolean;
 }
-
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /**
  * `count` real WebSocket subscribers follow one job submitted for the run: each
@@ -106,7 +105,7 @@ function follow(subscribers: Subscriber[], jobId: string, timeoutMs: number): Pr
         if (frame.type !== 'job-update') return;
         s.seqs.push(frame.seq);
         if (frame.seq > (s.snapshotSeq ?? Infinity)) s.delivery.push(arrived - Date.parse(frame.timestamp));
-        if (TERMINAL.has(frame.status)) {
+        if (isTerminal(frame.status)) {
           s.ended = true;
           settle(s);
         }

@@ -7,3 +7,4 @@ export { createClient, Idea2SpecClient } from './client.js';
 export { ApiError, ConnectionError, Idea2SpecError, JobCancelledError, JobFailedError } from './errors.js';
 export type * from './types.js';
 export type { WebSocketFactory, WebSocketLike } from './websocket.js';
+export { isTerminal, JOB_STATUSES } from '../jobs/transitions.js';

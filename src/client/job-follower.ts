@@ -1,4 +1,5 @@
-import type { JobEvent, JobSnapshot, JobStatus } from '../schemas/jobs.js';
+import { isTerminal } from '../jobs/transitions.js';
+import type { JobEvent, JobSnapshot } from '../schemas/jobs.js';
 import { ApiError, Idea2SpecError } from './errors.js';
 import type { Http } from './http.js';
 import type { ChannelWatcher, JobChannel, JobFrame } from './job-channel.js';
@@ -17,7 +18,6 @@ export interface FollowerDeps {
   eventStream?: (jobId: string, afterSeq: number, signal: AbortSignal, onEvent: (event: JobEvent) => void) => Promise<void>;
 }
 
-const TERMINAL: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 /** After `subscribed` announces more than was delivered, the replay should follow at once; if not, one poll fills in. */
 const CATCH_UP_MS = 500;
 
@@ -181,7 +181,7 @@ export class JobFollower implements ChannelWatcher {
     } catch (err) {
       return this.fail(err);
     }
-    if (TERMINAL.includes(event.status)) this.finish(event);
+    if (isTerminal(event.status)) this.finish(event);
   }
 
   private drainAhead(): void {

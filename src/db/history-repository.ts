@@ -1,4 +1,5 @@
 import type { Client, InArgs, Row } from '@libsql/client';
+import { isoTime } from '../time.js';
 import type { IdeaStatus } from './schema.js';
 import { bigramPhrase } from './bigram-index.js';
 import { isEmptySearch, matchExpression, mixedMatchExpression, parseSearch, TRIGRAM, type SearchTerms } from './search-terms.js';
@@ -283,7 +284,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
           p50Ms: ms(p50.rows),
           p95Ms: ms(p95.rows),
         },
-        perDay: Array.from({ length: 7 }, (_, d) => ({ date: new Date(start + d * DAY_MS).toISOString().slice(0, 10), count: perDayCounts.get(d) ?? 0 })),
+        perDay: Array.from({ length: 7 }, (_, d) => ({ date: isoTime(start + d * DAY_MS).slice(0, 10), count: perDayCounts.get(d) ?? 0 })),
       };
     },
   };

@@ -1,9 +1,8 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import { createBigramIndexer, type BigramIndexer } from './bigram-index.js';
 import type { Database } from './client.js';
+import { UNFINISHED_STATUSES } from '../jobs/transitions.js';
 import { ideas, type IdeaRow, type NewIdeaRow } from './schema.js';
-
-export const UNFINISHED_STATUSES = ['queued', 'started', 'processing'] as const;
 
 /**
  * The ideas table. A write resolves once the row is searchable as written (the

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from './client.js';
-import { performanceMetrics } from './schema.js';
+import type { performanceMetrics } from './schema.js';
 
 export type ResponseSample = Required<Omit<typeof performanceMetrics.$inferInsert, 'id'>>;
 

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { JOB_STATUSES } from '../jobs/transitions.js';
 
 /** Times are integer milliseconds since the epoch; the API serves them as ISO 8601. */
 const millis = (name: string) => integer(name, { mode: 'number' });
@@ -11,7 +12,7 @@ export const ideas = sqliteTable(
     jobId: text('job_id').notNull().unique(),
     userInput: text('user_input').notNull(),
     generatedSpec: text('generated_spec').notNull().default(''),
-    status: text('status', { enum: ['queued', 'started', 'processing', 'completed', 'failed', 'cancelled'] }).notNull(),
+    status: text('status', { enum: JOB_STATUSES }).notNull(),
     template: text('template').notNull(),
     generator: text('generator').notNull(),
     model: text('model'),

@@ -1,8 +1,7 @@
 import { and, asc, eq, inArray, lte } from 'drizzle-orm';
+import { TERMINAL_STATUS_LIST } from '../jobs/transitions.js';
 import type { Database } from './client.js';
 import { ideas, webhookDeliveries, type WebhookDeliveryRow } from './schema.js';
-
-const FINISHED = ['completed', 'failed', 'cancelled'] as const;
 
 /** Stored webhook deliveries: what is still owed to whom survives a restart. */
 export function createWebhookRepository(db: Database) {
@@ -40,7 +39,7 @@ export function createWebhookRepository(db: Database) {
         .select({ ideaId: webhookDeliveries.ideaId })
         .from(webhookDeliveries)
         .innerJoin(ideas, eq(ideas.id, webhookDeliveries.ideaId))
-        .where(and(eq(webhookDeliveries.status, 'waiting'), inArray(ideas.status, [...FINISHED])));
+        .where(and(eq(webhookDeliveries.status, 'waiting'), inArray(ideas.status, [...TERMINAL_STATUS_LIST])));
     },
 
     async recordAttempt(ideaId: number, patch: Pick<WebhookDeliveryRow, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatusCode' | 'lastError' | 'deliveredAt'>, now = Date.now()): Promise<void> {

@@ -1,4 +1,4 @@
-import { GeneratorError } from './errors.js';
+import { GeneratorError } from '../generators/errors.js';
 
 /**
  * What a Gemini CLI exit code means for the job. In JSON output modes an API

@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.js';
-import { allowListedEnv, LineSplitter, runCliAttempt } from './cli-attempt.js';
-import { GeneratorError } from './errors.js';
+import { allowListedEnv, lastWords, LineSplitter, runCliAttempt } from '../generators/cli-attempt.js';
+import { GeneratorError } from '../generators/errors.js';
 import { geminiExitError } from './exit-codes.js';
-import type { AttemptInput, AttemptOutput, Generator } from './generator.js';
+import type { AttemptInput, AttemptOutput, Generator } from '../generators/generator.js';
 import { parseStreamLine, type StreamEvent } from './stream-json.js';
-import { buildPrompt } from './templates.js';
+import { buildPrompt } from '../generators/templates.js';
 
 export interface CliCommand {
   command: string;
@@ -97,10 +97,4 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
       };
     },
   };
-}
-
-/** The last line or two of a diagnostic, short enough for an error message. */
-export function lastWords(text: string): string {
-  const lines = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines.slice(-2).join(' | ').slice(0, 500);
 }

@@ -1,9 +1,10 @@
 import type { Config } from '../config.js';
 import type { GeminiHealth } from '../schemas/health.js';
-import type { CircuitState } from './circuit-breaker.js';
-import { GeneratorError } from './errors.js';
-import type { Generator } from './generator.js';
-import { geminiCredentialsConfigured } from './select-generator.js';
+import type { CircuitState } from '../generators/circuit-breaker.js';
+import { GeneratorError } from '../generators/errors.js';
+import type { Generator } from '../generators/generator.js';
+import { geminiCredentialsConfigured } from './credentials.js';
+import { isoTime } from '../time.js';
 import { checkGeminiVersion, type VersionCheck } from './version-check.js';
 
 /** A forced check (?refresh=true) starts at most this often; callers in between get the running or last result. */
@@ -88,7 +89,7 @@ export class GeminiHealthCheck {
       configured: this.configured,
       version: ok?.version ?? null,
       latencyMs: ok?.latencyMs ?? (typeof error?.details.latencyMs === 'number' ? error.details.latencyMs : null),
-      checkedAt: outcome ? new Date(outcome.at).toISOString() : null,
+      checkedAt: outcome ? isoTime(outcome.at) : null,
       ...(error ? { error: { code: error.code, message: error.message } } : {}),
       circuit,
       generator: this.generator.name,

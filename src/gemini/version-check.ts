@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
-import { allowListedEnv, runCliAttempt } from './cli-attempt.js';
-import { GeneratorError } from './errors.js';
-import { geminiCommand, lastWords } from './gemini-generator.js';
+import { allowListedEnv, lastWords, runCliAttempt } from '../generators/cli-attempt.js';
+import { GeneratorError } from '../generators/errors.js';
+import { geminiCommand } from './gemini-generator.js';
 
 /** `--version` of the pinned CLI takes ~1.5 s of CPU here; a check that takes ten times that is a failure. */
 export const VERSION_TIMEOUT_MS = 15_000;

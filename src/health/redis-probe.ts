@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { round2 } from '../round.js';
 import { closeRedis } from '../redis/fail-fast-client.js';
 
 /**
@@ -32,7 +33,7 @@ export class RedisProbe {
     try {
       await Promise.race([this.client.ping(), timeout]);
       this.lastError = undefined;
-      return Math.round((performance.now() - started) * 100) / 100;
+      return round2(performance.now() - started);
     } finally {
       clearTimeout(timer);
     }

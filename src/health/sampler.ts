@@ -6,7 +6,10 @@ import type { JobActivityRepository } from '../db/job-activity-repository.js';
 import type { GeminiHealthCheck } from '../gemini/health-check.js';
 import type { JobRegistry } from '../jobs/registry.js';
 import { packageVersion } from '../paths.js';
+import { round2 } from '../round.js';
 import type { HealthReport, Readiness, ServicesHealth, SystemHealth } from '../schemas/health.js';
+import { isoTime } from '../time.js';
+import type { WsStats } from '../websocket/hub.js';
 import type { RedisProbe } from './redis-probe.js';
 import { geminiServiceStatus, overallStatus, THRESHOLDS } from './status.js';
 import { SystemStats } from './system-stats.js';
@@ -17,7 +20,7 @@ export interface SamplerDeps {
   jobActivity: JobActivityRepository;
   gemini: GeminiHealthCheck;
   jobs: JobRegistry;
-  wsStats: { connections: number; subscriptions: number };
+  wsStats: WsStats;
   redis?: RedisProbe;
   /** What is wrong with the database file at its path (gone, replaced), if anything. */
   databaseFile?: () => string | undefined;
@@ -58,8 +61,8 @@ export class HealthSampler {
     const at = Date.now();
     this.latest = {
       at,
-      atIso: new Date(at).toISOString(),
-      database: { status: 'DOWN', checkedAt: new Date(at).toISOString(), latencyMs: null, migrationsApplied: false, error: 'not checked yet' },
+      atIso: isoTime(at),
+      database: { status: 'DOWN', checkedAt: isoTime(at), latencyMs: null, migrationsApplied: false, error: 'not checked yet' },
       jobsLastHour: { completed: 0, failed: 0 },
       system: this.system.sample(),
     };
@@ -95,7 +98,7 @@ export class HealthSampler {
     }
     const [database, redis, jobsLastHour] = await Promise.all([this.checkDatabase(), this.checkRedis(), this.countJobs()]);
     const at = Date.now();
-    this.latest = { at, atIso: new Date(at).toISOString(), database, redis, jobsLastHour, system: this.system.sample() };
+    this.latest = { at, atIso: isoTime(at), database, redis, jobsLastHour, system: this.system.sample() };
     await this.writeLogs();
   }
 
@@ -103,15 +106,15 @@ export class HealthSampler {
     const started = performance.now();
     try {
       await withTimeout(this.deps.health.ping(), PROBE_TIMEOUT_MS);
-      const latencyMs = round(performance.now() - started);
+      const latencyMs = round2(performance.now() - started);
       const migrationsApplied = await withTimeout(this.deps.health.migrationsApplied(), PROBE_TIMEOUT_MS);
       // Reads can succeed while nothing can be stored: a full disk, a read-only or deleted file.
       const unwritable = this.unwritable();
       if (unwritable !== undefined) return { status: 'DOWN', checkedAt: new Date().toISOString(), latencyMs, migrationsApplied, error: unwritable };
       const status = latencyMs > THRESHOLDS.databaseLatencyMs ? 'DEGRADED' : 'OK';
-      return { status, checkedAt: new Date().toISOString(), latencyMs, migrationsApplied };
+      return { status, checkedAt: isoTime(Date.now()), latencyMs, migrationsApplied };
     } catch (err) {
-      return { status: 'DOWN', checkedAt: new Date().toISOString(), latencyMs: null, migrationsApplied: this.latest.database.migrationsApplied, error: message(err) };
+      return { status: 'DOWN', checkedAt: isoTime(Date.now()), latencyMs: null, migrationsApplied: this.latest.database.migrationsApplied, error: message(err) };
     }
   }
 
@@ -128,9 +131,9 @@ export class HealthSampler {
     if (!this.deps.redis) return undefined;
     try {
       const latencyMs = await this.deps.redis.ping(PROBE_TIMEOUT_MS);
-      return { status: 'OK', checkedAt: new Date().toISOString(), latencyMs };
+      return { status: 'OK', checkedAt: isoTime(Date.now()), latencyMs };
     } catch (err) {
-      return { status: 'DOWN', checkedAt: new Date().toISOString(), latencyMs: null, error: message(err) };
+      return { status: 'DOWN', checkedAt: isoTime(Date.now()), latencyMs: null, error: message(err) };
     }
   }
 
@@ -181,7 +184,7 @@ export class HealthSampler {
   /** The health report from the latest sample plus in-memory counters; runs no check. */
   report(): HealthReport {
     const now = Date.now();
-    const nowIso = new Date(now).toISOString();
+    const nowIso = isoTime(now);
     const { latest } = this;
     const { config, wsStats } = this.deps;
     const gemini = this.deps.gemini.view();
@@ -216,7 +219,7 @@ export class HealthSampler {
       reasons,
       timestamp: nowIso,
       sampledAt: latest.atIso,
-      uptime: Math.round(process.uptime() * 1000) / 1000,
+      uptime: uptimeSeconds(),
       version: packageVersion,
       services,
       system: latest.system,
@@ -238,6 +241,11 @@ export class HealthSampler {
   }
 }
 
+/** Seconds since the process started, to the millisecond. */
+export function uptimeSeconds(): number {
+  return Math.round(process.uptime() * 1000) / 1000;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -246,5 +254,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-const round = (n: number) => Math.round(n * 100) / 100;
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -1,10 +1,11 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { availableParallelism, loadavg } from 'node:os';
+import { round2 } from '../round.js';
 import type { SystemHealth } from '../schemas/health.js';
 
 const RESOLUTION_MS = 10;
 /** The histogram records whole timer intervals; the delay is what exceeds the interval. */
-const delayMs = (ns: number) => Math.max(0, Math.round(ns / 1e4 - RESOLUTION_MS * 100) / 100);
+const delayMs = (ns: number) => Math.max(0, round2(ns / 1e6 - RESOLUTION_MS));
 
 /** Process figures for a health sample; event-loop delay covers the time since the previous sample. */
 export class SystemStats {
@@ -27,7 +28,7 @@ export class SystemStats {
     this.loop.reset();
     return {
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external },
-      loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+      loadAverage: loadavg().map(round2),
       cpus: availableParallelism(),
       eventLoopDelay,
     };

@@ -1,20 +1,26 @@
 import type { IdeaRow } from '../db/schema.js';
-import type { JobError, JobEvent, JobSnapshot, JobStatus } from '../schemas/jobs.js';
-import { isoTime, isoTimeOrUndefined } from '../schemas/common.js';
-import { storedError } from '../schemas/ideas.js';
-import { assertTransition, isTerminal } from './transitions.js';
+import { storedError } from '../http/ideas.js';
+import type { JobError, JobEvent, JobSnapshot } from '../schemas/jobs.js';
+import { isoTime, isoTimeOrUndefined } from '../time.js';
+import type { TextChange } from './stores/event-log.js';
+import { assertTransition, isTerminal, type JobStatus } from './transitions.js';
 
-export type JobListener = (event: JobEvent) => void;
+/** Where a job's events go (the event log and this process's observers), in order. */
+export type JobEventSink = (event: JobEvent, text?: TextChange) => void;
 
-
-/** Retained events per job; older ones are dropped, and a subscriber catches up from the snapshot's text. */
-export const MAX_RETAINED_EVENTS = 5000;
+/** When a job was created, started and ended: what metrics need of a job, and no more. */
+export interface JobTimes {
+  readonly createdAt: number;
+  readonly startedAt: number | undefined;
+  readonly completedAt: number | undefined;
+}
 
 /**
- * One job in this process: its state, its numbered event log and its listeners.
- * Every change goes through `emit`, so the log, the snapshot and the listeners agree.
+ * One job held by this process: its state and the text of its current attempt.
+ * Every change goes through `emit`, which numbers the event and hands it to the
+ * sink, so the event log, the snapshot and the row agree.
  */
-export class Job {
+export class Job implements JobTimes {
   readonly jobId: string;
   readonly ideaId: number;
   readonly idea: string;
@@ -34,12 +40,16 @@ export class Job {
   toolUses: Array<{ name: string; id?: string; at: number }> = [];
   private parts: string[] = [];
   private textLength = 0;
-  private readonly events: JobEvent[] = [];
-  private readonly listeners = new Set<JobListener>();
+  /** A text change waiting for the next event (a new attempt's reset, the final answer). */
+  private textChange: TextChange | undefined;
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
 
-  constructor(row: IdeaRow, seq: number) {
+  constructor(
+    row: IdeaRow,
+    seq: number,
+    private readonly sink: JobEventSink,
+  ) {
     this.jobId = row.jobId;
     this.ideaId = row.id;
     this.idea = row.userInput;
@@ -72,16 +82,17 @@ export class Job {
   }
 
   /** Moves the job (checked against the transition table) and publishes the event. */
-  transition(status: JobStatus, message: string, extra: Partial<Pick<JobEvent, 'error' | 'result'>> = {}): JobEvent {
+  transition(
+    status: JobStatus,
+    message: string,
+    extra: Partial<Pick<JobEvent, 'error' | 'result'>> = {},
+  ): JobEvent {
     assertTransition(this.status, status, this.jobId);
     this.status = status;
     if (extra.error) this.error = extra.error;
     if (isTerminal(status)) this.completedAt = Date.now();
     const event = this.emit(message, extra);
-    if (isTerminal(status)) {
-      this.resolveEnded();
-      this.listeners.clear();
-    }
+    if (isTerminal(status)) this.resolveEnded();
     return event;
   }
 
@@ -90,6 +101,7 @@ export class Job {
     this.parts = [];
     this.textLength = 0;
     this.chunks = 0;
+    this.textChange = { reset: true };
   }
 
   appendDelta(delta: string): JobEvent {
@@ -103,6 +115,7 @@ export class Job {
   setText(text: string): void {
     this.parts = [text];
     this.textLength = text.length;
+    this.textChange = { replace: text };
   }
 
   /** Publishes an event with the current state (status unchanged), e.g. a recovery notice. */
@@ -121,25 +134,10 @@ export class Job {
       progress: { chars: this.textLength, chunks: this.chunks },
       ...extra,
     };
-    this.events.push(event);
-    if (this.events.length > MAX_RETAINED_EVENTS) this.events.splice(0, this.events.length - MAX_RETAINED_EVENTS);
-    for (const listener of this.listeners) listener(event);
+    const change = this.textChange;
+    this.textChange = undefined;
+    this.sink(event, change);
     return event;
-  }
-
-  eventsAfter(seq: number): JobEvent[] {
-    const first = this.events[0]?.seq ?? this.seq + 1;
-    return this.events.slice(Math.max(0, seq + 1 - first));
-  }
-
-  subscribe(listener: JobListener): () => void {
-    if (this.terminal) return () => {};
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  get listenerCount(): number {
-    return this.listeners.size;
   }
 
   snapshot(): JobSnapshot {
@@ -161,6 +159,11 @@ export class Job {
   }
 }
 
+/** The seq of the last event a job's row recorded: where its numbering continues. */
+export function rowSeq(row: IdeaRow): number {
+  return typeof row.metadata?.seq === 'number' ? row.metadata.seq : 0;
+}
+
 /** The snapshot of a job this process no longer (or never) held, from its durable row. */
 export function snapshotFromRow(row: IdeaRow): JobSnapshot {
   const meta = row.metadata ?? {};
@@ -168,10 +171,13 @@ export function snapshotFromRow(row: IdeaRow): JobSnapshot {
     jobId: row.jobId,
     id: row.id,
     status: row.status,
-    seq: typeof meta.seq === 'number' ? meta.seq : 0,
+    seq: rowSeq(row),
     attempt: row.attempts,
     message: typeof meta.message === 'string' ? meta.message : row.status,
-    progress: { chars: row.generatedSpec.length, chunks: typeof meta.chunks === 'number' ? meta.chunks : 0 },
+    progress: {
+      chars: row.generatedSpec.length,
+      chunks: typeof meta.chunks === 'number' ? meta.chunks : 0,
+    },
     text: row.generatedSpec,
     ...storedError(row),
     createdAt: isoTime(row.createdAt),

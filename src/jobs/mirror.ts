@@ -2,7 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { IdeaRepository } from '../db/ideas-repository.js';
 import { databaseErrorMessage } from '../db/error-message.js';
 import type { NewIdeaRow } from '../db/schema.js';
-import { backoffDelay, sleep } from '../gemini/backoff.js';
+import { backoffDelay } from '../generators/backoff.js';
+import { sleep } from '../time.js';
 import type { Job } from './job.js';
 
 export type RowPatch = Partial<NewIdeaRow> & { generatorMeta?: Record<string, unknown> };

@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import PQueue from 'p-queue';
 import type { Config } from '../config.js';
 import type { IdeaRepository } from '../db/ideas-repository.js';
 import type { IdeaRow, NewIdeaRow } from '../db/schema.js';
 import { Errors } from '../errors.js';
-import { backoffDelay, sleep } from '../gemini/backoff.js';
-import { CancelledError, GeneratorError } from '../gemini/errors.js';
-import type { CircuitBreaker } from '../gemini/circuit-breaker.js';
-import type { Generator } from '../gemini/generator.js';
-import type { TemplateName } from '../gemini/templates.js';
-import { canonicalJobId, type JobError, type JobEvent, type JobSnapshot } from '../schemas/jobs.js';
-import { Job, snapshotFromRow, type JobListener } from './job.js';
-import { JobRowMirror, type RowPatch } from './mirror.js';
+import type { CircuitBreaker } from '../generators/circuit-breaker.js';
+import { CancelledError } from '../generators/errors.js';
+import type { Generator } from '../generators/generator.js';
+import type { TemplateName } from '../generators/templates.js';
+import { canonicalJobId, type JobEvent, type JobSnapshot } from '../schemas/jobs.js';
+import { Job, lastEventFromRow, rowSeq, snapshotFromRow, type JobTimes } from './job.js';
+import { JobRowMirror } from './mirror.js';
+import { JobRunner, type FinishJob } from './runner.js';
+import type { JobControl } from './stores/control.js';
+import type { EventLog, TextChange } from './stores/event-log.js';
+import type { JobQueue } from './stores/queue.js';
+import { isTerminal } from './transitions.js';
 
 export interface SubmitInput {
   idea: string;
@@ -35,33 +38,45 @@ export interface RegistryDeps {
   /** While it is open, new jobs are refused instead of being accepted only to fail fast. */
   circuit?: CircuitBreaker;
   log: FastifyBaseLogger;
+  /** The shared-state seams, chosen by the jobs plugin. */
+  queue: JobQueue;
+  events: EventLog;
+  control: JobControl;
 }
 
 /** How long cancel and ?wait=true wait for the job's row to land before answering from memory (the write keeps trying). */
 const ROW_WAIT_MS = 3000;
 
-/** How often streamed text is written to the idea row while a job runs. */
-const TEXT_FLUSH_MS = 1000;
+/** Sees every event of the jobs this process runs, with the job's times (metrics). */
+export type JobObserver = (event: JobEvent, job: JobTimes) => void;
 
 /**
- * The job registry: admission (bounded queue), execution with retries, the
- * durable mirror in the ideas row, cancellation, recovery and shutdown.
+ * The job registry wires a job's parts together: admission through the queue,
+ * the runner (attempts and retries), the mirror (the job's ideas row), the
+ * event log every event goes to, job control (cancel, wait for the end), and
+ * start-up recovery and shutdown. It holds the jobs this process runs. Job ids are
+ * taken in any case (UUIDs are case-insensitive) and looked up in lower case, as stored.
  */
 export class JobRegistry {
   private readonly jobs = new Map<string, Job>();
-  private readonly running = new Set<Job>();
-  private readonly interrupted = new WeakSet<Job>();
   private readonly mirror: JobRowMirror;
-  private readonly queue: PQueue;
+  private readonly runner: JobRunner;
+  /** Each held job's release in job control, called once it has ended and its row is written. */
+  private readonly releases = new Map<Job, Promise<() => void>>();
   private closing = false;
   private readonly counters = { completed: 0, failed: 0, cancelled: 0 };
-  private readonly observers = new Set<JobListener>();
-  /** Each queued or running job's execution, settled whatever its outcome; shutdown waits on these. */
-  private readonly executions = new Map<Job, Promise<void>>();
+  private readonly observers = new Set<JobObserver>();
 
   constructor(private readonly deps: RegistryDeps) {
-    this.queue = new PQueue({ concurrency: deps.config.JOB_CONCURRENCY });
     this.mirror = new JobRowMirror(deps.ideas, deps.log);
+    this.runner = new JobRunner({
+      config: deps.config,
+      generator: deps.generator,
+      mirror: this.mirror,
+      finish: (...args) => this.finish(...args),
+      log: deps.log,
+    });
+    deps.queue.process((jobId) => this.runQueued(jobId));
   }
 
   /** Job rows the database refuses to take (full, read-only, gone), and why; undefined while writes land. */
@@ -70,31 +85,33 @@ export class JobRegistry {
   }
 
   get stats() {
-    return { queued: this.queue.size, running: this.running.size, retained: this.jobs.size, ...this.counters };
-  }
-
-  get generatorName() {
-    return this.deps.generator.name;
+    return {
+      queued: this.deps.queue.counts().waiting,
+      running: this.runner.runningCount,
+      retained: this.jobs.size,
+      ...this.counters,
+    };
   }
 
   async submit(input: SubmitInput): Promise<SubmitResult> {
     if (this.closing) throw new Errors.ShuttingDown();
+    const { ideas, queue, config, generator } = this.deps;
     if (input.idempotencyKey !== undefined) {
-      const existing = await this.deps.ideas.findByIdempotencyKey(input.idempotencyKey);
+      const existing = await ideas.findByIdempotencyKey(input.idempotencyKey);
       if (existing) return this.replay(existing, input);
     }
-    if (this.queueIsFull()) throw new Errors.QueueFull(this.queue.size);
+    if (!(await queue.hasRoom())) throw new Errors.QueueFull(queue.counts().waiting);
     const circuit = this.deps.circuit?.state();
     if (circuit?.state === 'open') throw new Errors.GeneratorUnavailable(circuit.nextProbeAt);
 
     const now = Date.now();
-    const model = input.model ?? (this.deps.generator.name === 'gemini' ? this.deps.config.GEMINI_MODEL : undefined);
+    const model = input.model ?? (generator.name === 'gemini' ? config.GEMINI_MODEL : undefined);
     const row: NewIdeaRow = {
       jobId: randomUUID(),
       userInput: input.idea,
       status: 'queued',
       template: input.template,
-      generator: this.deps.generator.name,
+      generator: generator.name,
       model: model ?? null,
       idempotencyKey: input.idempotencyKey ?? null,
       metadata: {},
@@ -103,77 +120,97 @@ export class JobRegistry {
     };
     let inserted: IdeaRow;
     try {
-      inserted = await this.deps.ideas.insert(row);
+      inserted = await ideas.insert(row);
     } catch (err) {
       // Two requests with one key raced: the loser answers with the winner's job.
-      const existing = input.idempotencyKey !== undefined ? await this.deps.ideas.findByIdempotencyKey(input.idempotencyKey) : undefined;
+      const key = input.idempotencyKey;
+      const existing = key !== undefined ? await ideas.findByIdempotencyKey(key) : undefined;
       if (existing) return this.replay(existing, input);
       throw err;
     }
-    const job = this.track(new Job(inserted, 0));
+    const job = await this.track(inserted, 0);
     job.emit('Queued');
-    this.persist(job, {});
-    this.enqueue(job);
+    this.mirror.write(job, {});
+    await queue.add(job.jobId);
     return { jobId: job.jobId, ideaId: job.ideaId, status: job.status, created: true };
   }
 
   private replay(existing: IdeaRow, input: SubmitInput): SubmitResult {
-    const sameRequest = existing.userInput === input.idea && existing.template === input.template && (input.model === undefined || existing.model === input.model);
+    const sameRequest =
+      existing.userInput === input.idea &&
+      existing.template === input.template &&
+      (input.model === undefined || existing.model === input.model);
     if (!sameRequest) throw new Errors.IdempotencyConflict(input.idempotencyKey);
     const live = this.jobs.get(existing.jobId);
     return { jobId: existing.jobId, ideaId: existing.id, status: live?.status ?? existing.status, created: false };
   }
 
-  private queueIsFull(): boolean {
-    return this.queue.pending >= this.deps.config.JOB_CONCURRENCY && this.queue.size >= this.deps.config.JOB_QUEUE_LIMIT;
+  /** Whether this process still holds the job in memory (running, or ended within JOB_RETENTION_MS). */
+  holds(rawJobId: string): boolean {
+    const jobId = canonicalJobId(rawJobId);
+    return this.jobs.has(jobId);
   }
 
-  /** The live job if this process holds it. */
-  get(jobId: string): Job | undefined {
-    return this.jobs.get(canonicalJobId(jobId));
-  }
-
-  async snapshot(jobId: string): Promise<JobSnapshot | undefined> {
-    const live = this.get(jobId);
+  async snapshot(rawJobId: string): Promise<JobSnapshot | undefined> {
+    const jobId = canonicalJobId(rawJobId);
+    const live = this.jobs.get(jobId);
     if (live) return live.snapshot();
-    const row = await this.deps.ideas.findByJobId(canonicalJobId(jobId));
+    const row = await this.deps.ideas.findByJobId(jobId);
     return row ? snapshotFromRow(row) : undefined;
   }
 
-  /** Subscribes to a live job; undefined when the job is not running here (its snapshot is all there is). */
-  subscribe(jobId: string, listener: JobListener): (() => void) | undefined {
-    const job = this.get(jobId);
-    return job && !job.terminal ? job.subscribe(listener) : undefined;
+  /** The job's last event: from the event log while it holds the job, else rebuilt from the row. */
+  async lastEvent(rawJobId: string): Promise<JobEvent | undefined> {
+    const jobId = canonicalJobId(rawJobId);
+    const logged = await this.deps.events.snapshot(jobId);
+    const [last] = logged ? await this.deps.events.after(jobId, logged.seq - 1) : [];
+    if (last) return last;
+    const row = await this.deps.ideas.findByJobId(jobId);
+    return row ? lastEventFromRow(row) : undefined;
   }
 
-  async cancel(jobId: string, reason = 'Cancelled by request'): Promise<JobSnapshot> {
-    const job = this.get(jobId);
-    if (job) {
-      if (job.terminal) throw new Errors.JobAlreadyFinished(jobId, job.status);
-      job.abort.abort(new CancelledError(reason));
-      this.finish(job, 'cancelled', reason);
-      await this.mirror.settled(job, ROW_WAIT_MS);
-      return job.snapshot();
+  /**
+   * Cancels the job wherever it is held (job control) and answers once its row
+   * says so; a job no instance holds is cancelled in its row directly.
+   */
+  async cancel(rawJobId: string, reason = 'Cancelled by request'): Promise<JobSnapshot> {
+    const jobId = canonicalJobId(rawJobId);
+    const outcome = await this.deps.control.cancel(jobId, reason);
+    if (outcome !== 'unknown') {
+      if (outcome === 'cancelled') await this.deps.control.waitForEnd(jobId);
+      const snapshot = await this.snapshot(jobId);
+      if (!snapshot) throw new Errors.JobNotFound(jobId);
+      if (outcome === 'ended') throw new Errors.JobAlreadyFinished(jobId, snapshot.status);
+      return snapshot;
     }
-    const row = await this.deps.ideas.findByJobId(canonicalJobId(jobId));
+    const live = this.jobs.get(jobId);
+    if (live?.terminal) throw new Errors.JobAlreadyFinished(jobId, live.status);
+    const row = await this.deps.ideas.findByJobId(jobId);
     if (!row) throw new Errors.JobNotFound(jobId);
-    if (['completed', 'failed', 'cancelled'].includes(row.status)) throw new Errors.JobAlreadyFinished(jobId, row.status);
+    if (isTerminal(row.status)) throw new Errors.JobAlreadyFinished(jobId, row.status);
     const now = Date.now();
     await this.deps.ideas.update(row.id, { status: 'cancelled', updatedAt: now, completedAt: now });
     return snapshotFromRow({ ...row, status: 'cancelled', updatedAt: now, completedAt: now });
   }
 
-  /** Resolves once the job has ended and its row is written (at once if this process does not run it); false if the signal aborted first. */
-  async waitForEnd(jobId: string, signal?: AbortSignal): Promise<boolean> {
-    const job = this.get(jobId);
-    if (!job) return true;
-    const ended = await new Promise<boolean>((resolve) => {
-      if (signal?.aborted) return resolve(false);
-      signal?.addEventListener('abort', () => resolve(false), { once: true });
-      void job.whenEnded().then(() => resolve(true));
-    });
-    if (ended) await this.mirror.settled(job, ROW_WAIT_MS);
-    return ended;
+  /** Cancels the job unless it has ended; false when there was nothing left to stop. */
+  async cancelIfRunning(jobId: string, reason: string): Promise<boolean> {
+    try {
+      await this.cancel(jobId, reason);
+      return true;
+    } catch (err) {
+      if (err instanceof Errors.JobAlreadyFinished) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Resolves once the job has ended and its row is written (at once if no
+   * instance holds it); false if the signal aborted first.
+   */
+  waitForEnd(rawJobId: string, signal?: AbortSignal): Promise<boolean> {
+    const jobId = canonicalJobId(rawJobId);
+    return this.deps.control.waitForEnd(jobId, signal);
   }
 
   /**
@@ -181,155 +218,90 @@ export class JobRegistry {
    * history kept, or failed with INTERRUPTED when it has used all its attempts.
    */
   async recover(): Promise<{ requeued: number; failed: number }> {
-    const rows = await this.deps.ideas.listUnfinished();
+    const { ideas, config, queue, log } = this.deps;
+    const rows = await ideas.listUnfinished();
     let requeued = 0;
     let failed = 0;
     for (const row of rows) {
       if (this.jobs.has(row.jobId)) continue;
-      const seq = typeof row.metadata?.seq === 'number' ? row.metadata.seq : 0;
-      const job = this.track(new Job(row, seq));
-      if (row.status !== 'queued' && row.attempts >= this.deps.config.GEMINI_MAX_ATTEMPTS) {
+      const job = await this.track(row, rowSeq(row));
+      if (row.status !== 'queued' && row.attempts >= config.GEMINI_MAX_ATTEMPTS) {
         this.finish(job, 'failed', 'Interrupted by a restart with no attempts left', {
           code: 'INTERRUPTED',
-          message: `The service stopped while this job ran, and it had used all ${this.deps.config.GEMINI_MAX_ATTEMPTS} attempts`,
+          message: `The service stopped while this job ran, and it had used all ${config.GEMINI_MAX_ATTEMPTS} attempts`,
           retryable: false,
         });
         failed++;
         continue;
       }
       job.emit('Queued again after a restart');
-      this.persist(job, {});
-      this.enqueue(job);
+      this.mirror.write(job, {});
+      await queue.add(job.jobId);
       requeued++;
     }
-    if (rows.length > 0) this.deps.log.info({ requeued, failed }, 'recovered unfinished jobs');
+    if (rows.length > 0) log.info({ requeued, failed }, 'recovered unfinished jobs');
     return { requeued, failed };
   }
 
   /**
-   * Stops taking jobs, lets running ones finish within graceMs, then interrupts
-   * the rest and leaves them queued in the database for the next start.
+   * Stops taking jobs (the waiting ones are handed back), lets running ones
+   * finish within graceMs, then interrupts the rest and leaves them queued in
+   * the database for the next start.
    */
   async shutdown(graceMs: number): Promise<void> {
     this.closing = true;
-    this.queue.pause();
-    this.queue.clear();
-    const running = [...this.running];
-    if (running.length > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-      await Promise.race([Promise.all(running.map((j) => j.whenEnded())), graceOver]);
-      clearTimeout(timer);
-      for (const job of this.running) {
-        this.interrupted.add(job);
-        job.abort.abort(new CancelledError('Service shutting down'));
-      }
-      await Promise.all(running.map((j) => this.executions.get(j)));
-    }
+    await this.deps.queue.stop();
+    await this.runner.interrupt(graceMs);
+    await this.deps.queue.idle();
     await this.mirror.close(graceMs);
   }
 
-  /** Sees every event of every job (metrics, dashboards, cross-instance fan-out). */
-  observe(listener: JobListener): () => void {
-    this.observers.add(listener);
-    return () => this.observers.delete(listener);
+  /** Sees every event of the jobs this process holds (metrics, webhooks). */
+  observe(observer: JobObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
-  private track(job: Job): Job {
-    this.jobs.set(job.jobId, job);
-    job.subscribe((event) => {
-      for (const observer of this.observers) observer(event);
+  /** Holds a job in this process: its events go to the event log and the observers, cancels reach it. */
+  private async track(row: IdeaRow, seq: number): Promise<Job> {
+    const { events, control, log } = this.deps;
+    const job: Job = new Job(row, seq, (event: JobEvent, text?: TextChange) => {
+      events.append(event, text).catch((err: unknown) => {
+        log.error({ err, jobId: event.jobId, seq: event.seq }, 'could not append a job event');
+      });
+      for (const observer of this.observers) observer(event, job);
     });
+    await events.open(job.jobId, { status: job.status, seq, text: '' });
+    this.jobs.set(job.jobId, job);
+    this.releases.set(job, control.hold(job.jobId, (reason) => this.cancelHeld(job, reason)));
     return job;
   }
 
-  private enqueue(job: Job): void {
-    const run = this.queue
-      .add(() => this.execute(job))
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .finally(() => this.executions.delete(job));
-    this.executions.set(job, run);
+  /** A cancel request for a job held here, from whichever instance it came. */
+  private cancelHeld(job: Job, reason: string): 'cancelled' | 'ended' {
+    if (job.terminal) return 'ended';
+    job.abort.abort(new CancelledError(reason));
+    this.finish(job, 'cancelled', reason);
+    return 'cancelled';
   }
 
-  private async execute(job: Job): Promise<void> {
-    if (job.terminal || this.closing) return;
-    const { config, generator } = this.deps;
-    const log = this.deps.log.child({ jobId: job.jobId, ideaId: job.ideaId });
-    this.running.add(job);
-    const flushTimer = setInterval(() => this.persistText(job), TEXT_FLUSH_MS);
-    flushTimer.unref();
-    try {
-      job.startedAt ??= Date.now();
-      job.transition('started', 'Starting the generator');
-      this.persist(job, { startedAt: job.startedAt });
-      for (let attempt = job.attempt + 1; ; attempt++) {
-        job.attempt = attempt;
-        job.resetText();
-        const message = `Generating (attempt ${attempt} of ${config.GEMINI_MAX_ATTEMPTS})`;
-        if (job.status === 'processing') job.emit(message);
-        else job.transition('processing', message);
-        this.persist(job, { attempts: attempt, generatedSpec: '', outputLength: 0 });
-        log.info({ attempt, generator: generator.name }, 'attempt started');
-        try {
-          const output = await generator.run({
-            idea: job.idea,
-            template: job.template as TemplateName,
-            model: job.model,
-            attempt,
-            signal: job.abort.signal,
-            log,
-            onDelta: (delta) => {
-              // The generator stops at the cap, but only after the chunk that crossed it: that chunk is cut, so the text never exceeds it.
-              const kept = withinLimit(delta, config.GENERATOR_OUTPUT_LIMIT - job.chars);
-              if (!job.terminal && kept.length > 0) job.appendDelta(kept);
-            },
-            onToolUse: (tool) => {
-              job.toolUses.push(tool);
-              log.warn({ tool: tool.name }, 'generator asked to use a tool; tools are not auto-approved');
-            },
-          });
-          if (job.terminal) return;
-          job.setText(output.text);
-          const processingTimeMs = Date.now() - job.startedAt;
-          this.finish(job, 'completed', 'Specification ready', undefined, { outputLength: output.text.length, processingTimeMs }, output.metadata);
-          log.info({ attempt, processingTimeMs, outputLength: output.text.length }, 'job completed');
-          return;
-        } catch (err) {
-          if (job.terminal) return;
-          if (this.interrupted.has(job)) return this.leaveForNextStart(job, log);
-          const error = asGeneratorError(err);
-          log.warn({ attempt, code: error.code, retryable: error.retryable, err: error.message }, 'attempt failed');
-          if (!error.retryable || attempt >= config.GEMINI_MAX_ATTEMPTS) {
-            this.finish(job, 'failed', `Failed after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${error.message}`, error.toJSON());
-            return;
-          }
-          const delay = backoffDelay(attempt, config.GEMINI_RETRY_BASE_MS, config.GEMINI_RETRY_MAX_MS);
-          job.emit(`Attempt ${attempt} failed (${error.code}); retrying in ${delay} ms`, { error: error.toJSON() });
-          try {
-            await sleep(delay, job.abort.signal);
-          } catch {
-            if (this.interrupted.has(job)) return this.leaveForNextStart(job, log);
-            return;
-          }
-        }
-      }
-    } catch (err) {
-      // A bug, not a generator failure: the job still ends, visibly.
-      log.error({ err }, 'job crashed');
-      if (!job.terminal) this.finish(job, 'failed', 'Internal error', { code: 'INTERNAL', message: 'The job failed because of an internal error', retryable: false });
-    } finally {
-      clearInterval(flushTimer);
-      this.running.delete(job);
+  /** What the queue hands out: a job held here, or (shared queue) one accepted elsewhere, loaded from its row. */
+  private async runQueued(jobId: string): Promise<void> {
+    if (this.closing) return;
+    let job = this.jobs.get(jobId);
+    if (!job) {
+      const row = await this.deps.ideas.findByJobId(jobId);
+      if (!row || isTerminal(row.status)) return;
+      job = await this.track(row, rowSeq(row));
     }
+    if (!job.terminal) await this.runner.run(job);
   }
 
-  private finish(job: Job, status: 'completed' | 'failed' | 'cancelled', message: string, error?: JobError, result?: JobEvent['result'], generatorMeta?: Record<string, unknown>): void {
+  /** Ends a job: the terminal event, the row, the counters, and its release once the row is written. */
+  private finish(...[job, status, message, error, result, generatorMeta]: Parameters<FinishJob>): void {
     job.transition(status, message, { ...(error ? { error } : {}), ...(result ? { result } : {}) });
     this.counters[status]++;
-    this.persist(job, {
+    this.mirror.write(job, {
       status,
       generatedSpec: job.text,
       outputLength: job.chars,
@@ -341,35 +313,15 @@ export class JobRegistry {
     });
     const retention = this.deps.config.JOB_RETENTION_MS;
     // Forgotten only once its row holds the end: until then this process is the only one that knows it.
-    setTimeout(() => void this.mirror.landed(job).then(() => this.jobs.delete(job.jobId)), retention).unref();
+    const forget = () => {
+      this.jobs.delete(job.jobId);
+      void this.deps.events.expire(job.jobId, 0);
+    };
+    setTimeout(() => void this.mirror.landed(job).then(forget), retention).unref();
+    // Released once the row is written (or after ROW_WAIT_MS), so whoever waits for the end reads the final row.
+    void Promise.all([this.releases.get(job), this.mirror.settled(job, ROW_WAIT_MS)]).then(([release]) => {
+      release?.();
+      this.releases.delete(job);
+    });
   }
-
-  /** A job cut short by shutdown goes back to queued in the database, without losing the attempt it was on. */
-  private leaveForNextStart(job: Job, log: FastifyBaseLogger): void {
-    log.info('job interrupted by shutdown; it will run again at the next start');
-    this.persist(job, { status: 'queued', attempts: Math.max(0, job.attempt - 1), generatedSpec: '', outputLength: 0 });
-  }
-
-  private persistText(job: Job): void {
-    if (job.terminal || job.status !== 'processing') return;
-    this.persist(job, { generatedSpec: job.text, outputLength: job.chars });
-  }
-
-  private persist(job: Job, patch: RowPatch): void {
-    this.mirror.write(job, patch);
-  }
-}
-
-/** The start of `delta` that fits in `room` UTF-16 units, never ending between the two halves of a surrogate pair. */
-function withinLimit(delta: string, room: number): string {
-  if (delta.length <= room) return delta;
-  if (room <= 0) return '';
-  const end = /[\uD800-\uDBFF]/.test(delta[room - 1]) ? room - 1 : room;
-  return delta.slice(0, end);
-}
-
-function asGeneratorError(err: unknown): GeneratorError {
-  if (err instanceof GeneratorError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new GeneratorError('GENERATOR_ERROR', message, true);
 }

@@ -1,18 +1,19 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { JobTimes } from '../jobs/job.js';
 import type { JobRegistry } from '../jobs/registry.js';
+import { isTerminal } from '../jobs/transitions.js';
 import type { JobEvent } from '../schemas/jobs.js';
+import type { WsStats } from '../websocket/hub.js';
 import { processRegistry } from './process-registry.js';
 
 export interface PrometheusSources {
   jobs: JobRegistry;
-  wsStats: { connections: number; subscriptions: number };
+  wsStats: WsStats;
   generatorName: string;
   concurrency: number;
   /** Response times the batch writer could not keep. */
   droppedSamples(): number;
 }
-
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /**
  * This instance's Prometheus metrics, merged with the process's default ones.
@@ -48,17 +49,17 @@ export function createPrometheus(sources: PrometheusSources) {
 
   const lastAttempt = new Map<string, number>();
   const generator = sources.generatorName;
-  const onJobEvent = (event: JobEvent) => {
+  const onJobEvent = (event: JobEvent, job: JobTimes) => {
     if (event.status === 'processing' && event.attempt > (lastAttempt.get(event.jobId) ?? 0)) {
       lastAttempt.set(event.jobId, event.attempt);
       attempts.inc({ generator });
     }
     if (event.error) failures.inc({ generator, reason: event.error.code });
-    if (!TERMINAL.has(event.status)) return;
+    if (!isTerminal(event.status)) return;
     lastAttempt.delete(event.jobId);
     jobsFinished.inc({ status: event.status });
-    const job = sources.jobs.get(event.jobId);
-    if (job) jobDuration.observe({ status: event.status }, ((job.completedAt ?? Date.now()) - (job.startedAt ?? job.createdAt)) / 1000);
+    const seconds = ((job.completedAt ?? Date.now()) - (job.startedAt ?? job.createdAt)) / 1000;
+    jobDuration.observe({ status: event.status }, seconds);
   };
   const stopObserving = sources.jobs.observe(onJobEvent);
 

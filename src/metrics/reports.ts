@@ -1,13 +1,12 @@
 import type { HealthRepository } from '../db/health-repository.js';
 import type { JobActivityRepository } from '../db/job-activity-repository.js';
 import type { LatencyStats, MetricsRepository } from '../db/metrics-repository.js';
-import { isoTime } from '../schemas/common.js';
+import { round2 as round } from '../round.js';
+import { isoTime } from '../time.js';
 import type { LatencySummary, MetricsSummary, MetricsTimeseries, RecentJobs } from '../schemas/metrics.js';
 
 /** Every chart has this many points, whatever the window. */
 export const BUCKETS = 30;
-
-const round = (n: number) => Math.round(n * 100) / 100;
 
 function latencySummary(stats: LatencyStats): LatencySummary {
   return {

@@ -2,8 +2,11 @@ import fp from 'fastify-plugin';
 import type { Client } from '@libsql/client';
 import { createBigramIndexer } from '../db/bigram-index.js';
 import { isLocalUrl, openDatabase, type Database } from '../db/client.js';
+import { createHealthRepository, type HealthRepository } from '../db/health-repository.js';
 import { createHistoryRepository, type HistoryRepository } from '../db/history-repository.js';
 import { createIdeaRepository, type IdeaRepository } from '../db/ideas-repository.js';
+import { createJobActivityRepository, type JobActivityRepository } from '../db/job-activity-repository.js';
+import { createMetricsRepository, type MetricsRepository } from '../db/metrics-repository.js';
 import { maintainIfDue } from '../db/maintenance.js';
 import { createWebhookRepository, type WebhookRepository } from '../db/webhook-repository.js';
 
@@ -13,11 +16,20 @@ declare module 'fastify' {
     dbClient: Client;
     ideas: IdeaRepository;
     history: HistoryRepository;
+    /** health_logs: the health sampler's rows and the dashboard's system series. */
+    healthLogs: HealthRepository;
+    /** Finished jobs over time, for health and the dashboard. */
+    jobActivity: JobActivityRepository;
+    /** performance_metrics: response times. */
+    performanceMetrics: MetricsRepository;
     webhookDeliveries: WebhookRepository;
   }
 }
 
-/** Drizzle over libSQL: opened and migrated before the server listens, maintained on a timer, closed last. */
+/**
+ * Drizzle over libSQL: opened and migrated before the server listens, maintained on a timer, closed last.
+ * Every repository is built here, once; the other plugins use these decorators.
+ */
 export default fp(
   async function dbPlugin(app) {
     const { TURSO_DATABASE_URL, TURSO_AUTH_TOKEN } = app.config;
@@ -29,6 +41,9 @@ export default fp(
     await bigrams.catchUp();
     app.decorate('ideas', createIdeaRepository(db, bigrams));
     app.decorate('history', createHistoryRepository(client, { rankWindow: app.config.SEARCH_RANK_WINDOW }));
+    app.decorate('healthLogs', createHealthRepository(db));
+    app.decorate('jobActivity', createJobActivityRepository(db));
+    app.decorate('performanceMetrics', createMetricsRepository(db));
     app.decorate('webhookDeliveries', createWebhookRepository(db));
 
     // Re-armed only after a run ends, so a slow run is never overlapped by the next one; instances

@@ -5,9 +5,9 @@ import fp from 'fastify-plugin';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Config } from '../config.js';
 import { packageVersion } from '../paths.js';
-import { asyncApiDocument, ASYNCAPI_PATH } from '../routes/asyncapi-doc.js';
-import { withExamples } from '../routes/openapi-examples.js';
-import { eventStreamContent, jobEndedWebhook, websocketPathItem, websocketProtocolDoc, websocketSchemas } from '../routes/ws-protocol-doc.js';
+import { asyncApiDocument, ASYNCAPI_PATH } from '../docs/asyncapi.js';
+import { withExamples } from '../docs/openapi-examples.js';
+import { eventStreamContent, jobEndedWebhook, websocketPathItem, websocketProtocolDoc, websocketSchemas } from '../docs/websocket-protocol.js';
 import { ALIAS_SUFFIX, API_VERSION, VERSIONED_API } from './api-version.js';
 import { requiresApiKey } from './auth.js';
 

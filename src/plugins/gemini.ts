@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
-import { CircuitBreaker, withCircuitBreaker } from '../gemini/circuit-breaker.js';
-import type { Generator } from '../gemini/generator.js';
-import { createGenerator } from '../gemini/select-generator.js';
+import { CircuitBreaker, withCircuitBreaker } from '../generators/circuit-breaker.js';
+import type { Generator } from '../generators/generator.js';
+import { createGenerator } from '../generators/select.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,12 +1,10 @@
 import fp from 'fastify-plugin';
 import { databaseFilePath } from '../db/client.js';
 import { watchDatabaseFile } from '../db/file-identity.js';
-import { createHealthRepository } from '../db/health-repository.js';
-import { createJobActivityRepository } from '../db/job-activity-repository.js';
 import { GeminiHealthCheck } from '../gemini/health-check.js';
 import { RedisProbe } from '../health/redis-probe.js';
-import { HealthSampler } from '../health/sampler.js';
-import type { GeminiHealth, HealthReport, Readiness } from '../schemas/health.js';
+import { HealthSampler, uptimeSeconds } from '../health/sampler.js';
+import type { GeminiHealth, HealthReport, Liveness, Readiness } from '../schemas/health.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,6 +12,7 @@ declare module 'fastify' {
       /** The aggregate report from cached checks. */
       report(): HealthReport;
       readiness(): Readiness;
+      liveness(): Liveness;
       /** The cached Gemini CLI check; `refresh` forces a new one (at most one start every few seconds). */
       gemini(refresh: boolean): Promise<GeminiHealth>;
     };
@@ -36,8 +35,8 @@ export default fp<HealthPluginOptions>(
     const redis = config.REDIS_URL ? new RedisProbe(config.REDIS_URL) : undefined;
     const sampler = new HealthSampler({
       config,
-      health: createHealthRepository(app.db),
-      jobActivity: createJobActivityRepository(app.db),
+      health: app.healthLogs,
+      jobActivity: app.jobActivity,
       gemini,
       jobs: app.jobs,
       wsStats: app.wsStats,
@@ -48,6 +47,7 @@ export default fp<HealthPluginOptions>(
     app.decorate('health', {
       report: () => sampler.report(),
       readiness: () => sampler.readiness(),
+      liveness: () => ({ status: 'alive' as const, uptime: uptimeSeconds() }),
       gemini: (refresh: boolean) => (refresh ? gemini.refresh() : Promise.resolve(gemini.view())),
     });
 

@@ -1,7 +1,5 @@
 import fp from 'fastify-plugin';
-import { createHealthRepository } from '../db/health-repository.js';
-import { createJobActivityRepository } from '../db/job-activity-repository.js';
-import { createMetricsRepository, type ResponseSample } from '../db/metrics-repository.js';
+import type { ResponseSample } from '../db/metrics-repository.js';
 import { BatchWriter } from '../metrics/batch-writer.js';
 import { createPrometheus } from '../metrics/prometheus.js';
 import { metricsSummary, metricsTimeseries, recentJobs } from '../metrics/reports.js';
@@ -39,9 +37,9 @@ const FLUSH_AT = 1000;
 export default fp(
   async function metricsPlugin(app) {
     const { config } = app;
-    const repository = createMetricsRepository(app.db);
-    const health = createHealthRepository(app.db);
-    const jobActivity = createJobActivityRepository(app.db);
+    const repository = app.performanceMetrics;
+    const health = app.healthLogs;
+    const jobActivity = app.jobActivity;
     const log = app.log.child({ component: 'metrics' });
     const writer = new BatchWriter<ResponseSample>((rows) => repository.insertMany(rows), {
       maxBuffered: MAX_BUFFERED,

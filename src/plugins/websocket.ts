@@ -2,11 +2,14 @@ import websocket from '@fastify/websocket';
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
 import { allowedOrigins } from '../config.js';
+import { WebSocketHub, type WsStats } from '../websocket/hub.js';
 import { WS_PROTOCOL } from './auth.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    wsStats: { connections: number; subscriptions: number };
+    /** Connections, heartbeat and job subscriptions (through the event log). */
+    wsHub: WebSocketHub;
+    wsStats: WsStats;
   }
 }
 
@@ -14,12 +17,23 @@ declare module 'fastify' {
  * @fastify/websocket with the service's limits: frame size (1009 above it), an
  * Origin check against ALLOWED_ORIGINS (no cross-site WebSocket hijacking), a cap
  * on open sockets (503 above WS_MAX_CONNECTIONS), and close code 1001 for every
- * client when the server shuts down.
+ * client when the server shuts down; and the hub that tracks the sockets.
  */
 export default fp(
   async function websocketPlugin(app) {
     const origins = new Set(allowedOrigins(app.config));
-    app.decorate('wsStats', { connections: 0, subscriptions: 0 });
+    const { config } = app;
+    const hub = new WebSocketHub({
+      events: app.jobEvents,
+      fallbackSnapshot: (jobId) => app.jobs.snapshot(jobId),
+      maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,
+      heartbeatMs: config.WS_HEARTBEAT_MS,
+      maxMessagesPerSecond: config.WS_MAX_MESSAGES_PER_SECOND,
+      snapshotBytesPerMinute: config.WS_SNAPSHOT_BYTES_PER_MINUTE,
+    });
+    app.decorate('wsHub', hub);
+    app.decorate('wsStats', hub.stats);
+    app.addHook('onClose', async () => hub.close());
     await app.register(websocket, {
       options: {
         maxPayload: app.config.WS_MAX_PAYLOAD,
@@ -38,5 +52,5 @@ export default fp(
       },
     });
   },
-  { name: 'websocket', dependencies: ['config'] },
+  { name: 'websocket', dependencies: ['config', 'jobs'] },
 );

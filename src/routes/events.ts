@@ -2,10 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { Errors } from '../errors.js';
-import { lastEventFromRow } from '../jobs/job.js';
 import { isTerminal } from '../jobs/transitions.js';
 import { ErrorResponse } from '../schemas/common.js';
-import { JobIdParams, type JobEvent } from '../schemas/jobs.js';
+import { canonicalJobId, JobIdParams, type JobEvent } from '../schemas/jobs.js';
 
 const SEQ = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -40,19 +39,29 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { jobId } = request.params;
+      const jobId = canonicalJobId(request.params.jobId);
       const lastEventId = request.headers['last-event-id'];
       if (lastEventId !== undefined && !SEQ.test(lastEventId.trim())) {
         throw new Errors.InvalidLastEventId(lastEventId.slice(0, 40));
       }
       const afterSeq = lastEventId !== undefined ? Number(lastEventId.trim()) : (request.query.afterSeq ?? 0);
 
-      const live = app.jobs.get(jobId);
-      if (!live) {
-        // Not running here (finished long ago, or before a restart): its last event is all there is.
-        const row = await app.ideas.findByJobId(jobId);
-        if (!row) throw new Errors.JobNotFound(jobId);
-        const last = lastEventFromRow(row);
+      // Events that arrive while the subscription is being set up wait for the replay.
+      let early: JobEvent[] | undefined = [];
+      let ended!: () => void;
+      const done = new Promise<void>((resolve) => (ended = resolve));
+      const forward = (event: JobEvent) => {
+        if (!reply.sse.isConnected) return ended();
+        void reply.sse.send({ id: String(event.seq), event: 'job-update', data: event }).catch(() => undefined);
+        if (isTerminal(event.status)) ended();
+      };
+      const subscription = await app.jobEvents.subscribe(jobId, afterSeq, (event) =>
+        early ? early.push(event) : forward(event),
+      );
+      if (!subscription) {
+        // Not held any more (finished long ago, or before a restart): its last event is all there is.
+        const last = await app.jobs.lastEvent(jobId);
+        if (!last) throw new Errors.JobNotFound(jobId);
         reply.sse.sendHeaders();
         if (last.seq > afterSeq) await reply.sse.send({ id: String(last.seq), event: 'job-update', data: last });
         return;
@@ -61,22 +70,15 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       reply.sse.sendHeaders();
       open.add(reply);
       try {
-        await new Promise<void>((resolve) => {
-          const forward = (event: JobEvent) => {
-            if (!reply.sse.isConnected) return resolve();
-            void reply.sse.send({ id: String(event.seq), event: 'job-update', data: event }).catch(() => undefined);
-            if (isTerminal(event.status)) resolve();
-          };
-          // Replayed and subscribed in one synchronous step, so no event falls between.
-          for (const event of live.eventsAfter(afterSeq)) forward(event);
-          if (live.terminal) return resolve();
-          const off = live.subscribe(forward);
-          reply.sse.onClose(() => {
-            off();
-            resolve();
-          });
-        });
+        const { snapshot, replay } = subscription;
+        const pending = early.filter((event) => event.seq > snapshot.seq);
+        early = undefined;
+        for (const event of [...replay, ...pending]) forward(event);
+        if (isTerminal(snapshot.status)) ended();
+        reply.sse.onClose(ended);
+        await done;
       } finally {
+        subscription.close();
         open.delete(reply);
       }
     },

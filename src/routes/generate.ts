@@ -1,14 +1,12 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors } from '../errors.js';
-import { DEFAULT_TEMPLATE } from '../gemini/templates.js';
+import { DEFAULT_TEMPLATE } from '../generators/templates.js';
 import { VERSIONED_API } from '../plugins/api-version.js';
 import { ErrorResponse } from '../schemas/common.js';
-import { unstorableReason, visibleLength } from '../schemas/idea-text.js';
-import { IdeaDetail, toIdeaDetail } from '../schemas/ideas.js';
-import { GenerateAccepted, GenerateBody } from '../schemas/jobs.js';
-
-export const IDEA_MIN_CHARS = 10;
-export const IDEA_MAX_CHARS = 5000;
+import { toIdeaDetail } from '../http/ideas.js';
+import { unstorableReason, visibleLength } from '../http/idea-text.js';
+import { IdeaDetail } from '../schemas/ideas.js';
+import { GenerateAccepted, GenerateBody, IDEA_MAX_CHARS, IDEA_MIN_CHARS } from '../schemas/jobs.js';
 
 /** POST /api/generate: accept an idea as a job (202), or with ?wait=true answer once it has ended. */
 const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {

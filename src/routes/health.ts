@@ -27,7 +27,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/live',
     { schema: { tags: ['health'], summary: 'Liveness: the process is serving requests', response: { 200: Liveness } } },
-    async (_request, reply) => reply.header('cache-control', NO_STORE).send({ status: 'alive' as const, uptime: Math.round(process.uptime() * 1000) / 1000 }),
+    async (_request, reply) => reply.header('cache-control', NO_STORE).send(app.health.liveness()),
   );
 
   app.get(

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors } from '../errors.js';
 import { ErrorResponse } from '../schemas/common.js';
-import { DeletedIdea, HistoryList, HistoryQuery, HistoryStatsResponse, toIdeaSummary, toStatsResponse } from '../schemas/history.js';
-import { IdeaIdParams, parseIdeaId } from '../schemas/ideas.js';
-import { decodeCursor, encodeCursor, type Cursor } from './history-cursor.js';
-
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+import { toIdeaSummary, toStatsResponse } from '../http/history.js';
+import { decodeCursor, encodeCursor, type Cursor } from '../http/history-cursor.js';
+import { parseIdeaId } from '../http/ideas.js';
+import { DeletedIdea, HistoryList, HistoryQuery, HistoryStatsResponse } from '../schemas/history.js';
+import { IdeaIdParams } from '../schemas/ideas.js';
 
 /** Earlier ideas: page through them, search them, see totals, delete one. */
 const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -94,17 +94,7 @@ const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const id = parseIdeaId(request.params.id);
       const row = id === undefined ? undefined : await app.ideas.findById(id);
       if (!row) throw new Errors.IdeaNotFound(request.params.id);
-      let cancelled = false;
-      const live = app.jobs.get(row.jobId);
-      if (live ? !live.terminal : !TERMINAL.has(row.status)) {
-        try {
-          await app.jobs.cancel(row.jobId, 'Cancelled because the idea was deleted');
-          cancelled = true;
-        } catch (err) {
-          // It finished between the read and the cancel: nothing left to stop.
-          if (!(err instanceof Errors.JobAlreadyFinished)) throw err;
-        }
-      }
+      const cancelled = await app.jobs.cancelIfRunning(row.jobId, 'Cancelled because the idea was deleted');
       if (!(await app.ideas.remove(row.id))) throw new Errors.IdeaNotFound(request.params.id);
       return { id: row.id, jobId: row.jobId, deleted: true as const, cancelled };
     },

@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Errors } from '../errors.js';
 import { ErrorResponse } from '../schemas/common.js';
-import { IdeaDetail, IdeaIdParams, parseIdeaId, toIdeaDetail, toWebhookDelivery } from '../schemas/ideas.js';
-import { downloadFileName } from './download-name.js';
+import { downloadFileName } from '../http/download-name.js';
+import { parseIdeaId, toIdeaDetail, toWebhookDelivery } from '../http/ideas.js';
+import { IdeaDetail, IdeaIdParams } from '../schemas/ideas.js';
 
 /** One idea: read it whole, or download its specification as Markdown. */
 const specRoutes: FastifyPluginAsyncTypebox = async (app) => {

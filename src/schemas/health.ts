@@ -88,6 +88,7 @@ export const HealthReport = Type.Object(
 export type HealthReport = Static<typeof HealthReport>;
 
 export const Liveness = Type.Object({ status: Type.Literal('alive'), uptime: Type.Number() }, { title: 'Liveness' });
+export type Liveness = Static<typeof Liveness>;
 
 export const Readiness = Type.Object(
   {

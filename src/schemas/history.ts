@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { IDEA_CHARS, type HistoryStats, type SummaryRow } from '../db/history-repository.js';
-import { IsoDate, isoTime } from './common.js';
-import { IdeaDetail, ideaRecordFields } from './ideas.js';
-import { JOB_STATUSES, JobStatus } from './jobs.js';
-import { cut, snippetHtml, specPreview } from './preview.js';
+import { IDEA_CHARS } from '../db/history-repository.js';
+import { IsoDate } from './common.js';
+import { IdeaDetail } from './ideas.js';
+import { JOB_STATUSES } from '../jobs/transitions.js';
+import { JobStatus } from './jobs.js';
 
 export const HistoryQuery = Type.Object({
   page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Page number (ignored when a cursor is given)' }),
@@ -87,16 +87,3 @@ export const DeletedIdea = Type.Object(
   { title: 'DeletedIdea' },
 );
 export type DeletedIdea = Static<typeof DeletedIdea>;
-
-export function toIdeaSummary(row: SummaryRow): IdeaSummary {
-  return {
-    ...ideaRecordFields(row),
-    idea: cut(row.idea, IDEA_CHARS),
-    preview: specPreview(row.specHead),
-    ...(row.snippet !== undefined ? { snippet: snippetHtml(row.snippet) } : {}),
-  };
-}
-
-export function toStatsResponse(stats: HistoryStats, now: number): HistoryStatsResponse {
-  return { total: stats.total, byStatus: stats.byStatus, processingTime: stats.processing, perDay: stats.perDay, generatedAt: isoTime(now) };
-}

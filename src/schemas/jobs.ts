@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TEMPLATE_NAMES } from '../gemini/templates.js';
+import { TEMPLATE_NAMES } from '../generators/templates.js';
+import { JOB_STATUSES } from '../jobs/transitions.js';
 import { IsoDate } from './common.js';
 
-export const JOB_STATUSES = ['queued', 'started', 'processing', 'completed', 'failed', 'cancelled'] as const;
 export const JobStatus = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
 export type JobStatus = Static<typeof JobStatus>;
 
@@ -62,6 +62,9 @@ export const JobSnapshot = Type.Object(
 );
 export type JobSnapshot = Static<typeof JobSnapshot>;
 
+/** An idea's length, in characters (code points) after trimming; checked by the generate route. */
+export const IDEA_MIN_CHARS = 10;
+export const IDEA_MAX_CHARS = 5000;
 export const WebhookUrl = Type.String({
   minLength: 1,
   maxLength: 2048,
@@ -71,7 +74,7 @@ export const WebhookUrl = Type.String({
 
 export const GenerateBody = Type.Object(
   {
-    idea: Type.String({ minLength: 1, maxLength: 20000, description: 'The product idea: 10–5000 characters a person can see (grapheme clusters, after trimming), any language and script. Stored exactly as sent; a NUL or an unpaired surrogate cannot be, and is a 400.' }),
+    idea: Type.String({ minLength: 1, maxLength: 20000, description: `The product idea: ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters a person can see (grapheme clusters, after trimming), any language and script. Stored exactly as sent; a NUL or an unpaired surrogate cannot be, and is a 400.` }),
     template: Type.Optional(TemplateName),
     model: Type.Optional(ModelName),
     webhookUrl: Type.Optional(WebhookUrl),

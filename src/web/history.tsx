@@ -1,12 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { IdeaSummary, JobStatus } from '../client/index.js';
+import { JOB_STATUSES, type IdeaSummary, type JobStatus } from '../client/index.js';
 import { failure, followLink, isAbort, useApp } from './context.js';
 import { formatAge, formatDuration } from './i18n.js';
 import { safeSnippet } from './markdown.js';
 import { Modal } from './modal.js';
 
 const PAGE_SIZE = 20;
-const STATUSES: JobStatus[] = ['queued', 'started', 'processing', 'completed', 'failed', 'cancelled'];
 
 /** Earlier ideas, newest first: cursor pages ("load more"), a status filter, and full-text search with the server's snippets. */
 export function History() {
@@ -78,7 +77,7 @@ export function History() {
           <label for="status-filter">{t.statusFilter}</label>
           <select id="status-filter" value={status} onChange={(e) => setStatus(e.currentTarget.value as JobStatus | '')}>
             <option value="">{t.allStatuses}</option>
-            {STATUSES.map((s) => (
+            {JOB_STATUSES.map((s) => (
               <option key={s} value={s}>
                 {t.status[s]}
               </option>

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, type IdeaDetail, type JobStatus } from '../client/index.js';
+import { ApiError, isTerminal, type IdeaDetail, type JobStatus } from '../client/index.js';
 import type { Template } from './composer.js';
 import { failure, isAbort, useApp } from './context.js';
 import { advice, formatDuration } from './i18n.js';
@@ -11,7 +11,6 @@ interface JobError {
   message: string;
 }
 
-const TERMINAL: JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 /** One idea: its job followed live while it runs, then the finished spec with its contents and actions. */
 export function IdeaView({ id }: { id: number }) {
@@ -56,7 +55,7 @@ export function IdeaView({ id }: { id: number }) {
         if (err instanceof ApiError && (err.status === 404 || err.status === 400)) return setMissing(true);
         return setLoadError(failure(app, err));
       }
-      if (TERMINAL.includes(idea.status)) return show(idea);
+      if (isTerminal(idea.status)) return show(idea);
       setDetail(idea);
       setStatus(idea.status);
       let seenAttempt: number | undefined;
@@ -95,7 +94,7 @@ export function IdeaView({ id }: { id: number }) {
     };
   }, [id, client]);
 
-  const running = status !== undefined && !TERMINAL.includes(status);
+  const running = status !== undefined && !isTerminal(status);
 
   const cancel = async () => {
     if (!detail) return;
@@ -236,7 +235,7 @@ export function IdeaView({ id }: { id: number }) {
           {detail.processingTimeMs !== null && detail.processingTimeMs !== undefined ? <span class="hint">{t.took(formatDuration(app.lang, detail.processingTimeMs))}</span> : null}
         </div>
       ) : null}
-      {status !== 'completed' && TERMINAL.includes(status!) && detail ? (
+      {status !== 'completed' && isTerminal(status!) && detail ? (
         <div class="actions">
           <button type="button" id="write-again" onClick={writeAgain}>
             {t.writeAgain}

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { IdeaRepository } from '../db/ideas-repository.js';
 import type { WebhookDeliveryRow } from '../db/schema.js';
 import type { WebhookRepository } from '../db/webhook-repository.js';
-import { backoffDelay } from '../gemini/backoff.js';
+import { backoffDelay } from '../generators/backoff.js';
 import { lastEventFromRow } from '../jobs/job.js';
 import type { JobRegistry } from '../jobs/registry.js';
 import { Errors } from '../errors.js';
@@ -64,8 +64,8 @@ export class WebhookDispatcher {
   /** Remembers a new job's webhook; if the job has already ended (a fast generator), its delivery starts now. */
   async register(ideaId: number, jobId: string, url: string): Promise<void> {
     await this.deps.deliveries.insert({ ideaId, jobId, url, webhookId: `msg_${randomUUID()}` });
-    const live = this.deps.jobs.get(jobId);
-    if (live?.terminal) await this.jobEnded(ideaId, live.eventsAfter(live.seq - 1)[0]);
+    const last = await this.deps.jobs.lastEvent(jobId);
+    if (last && isTerminal(last.status)) await this.jobEnded(ideaId, last);
   }
 
   /** Called for every job event; only the terminal one matters. */

@@ -1,7 +1,6 @@
 import type { Config } from '../config.js';
-import { allowListedEnv, runCliAttempt } from './cli-attempt.js';
+import { allowListedEnv, lastWords, runCliAttempt } from './cli-attempt.js';
 import { GeneratorError } from './errors.js';
-import { lastWords } from './gemini-generator.js';
 import type { AttemptInput, AttemptOutput, Generator } from './generator.js';
 import { buildPrompt } from './templates.js';
 

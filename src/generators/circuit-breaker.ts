@@ -1,4 +1,5 @@
 import { CancelledError, GeneratorError } from './errors.js';
+import { isoTime } from '../time.js';
 import type { Generator } from './generator.js';
 
 export type CircuitStateName = 'closed' | 'open' | 'half-open';
@@ -65,7 +66,7 @@ export class CircuitBreaker {
       cooldownMs: this.options.cooldownMs,
       ...(this.openedAt === undefined
         ? {}
-        : { openedAt: new Date(this.openedAt).toISOString(), nextProbeAt: new Date(this.openedAt + this.options.cooldownMs).toISOString() }),
+        : { openedAt: isoTime(this.openedAt), nextProbeAt: isoTime(this.openedAt + this.options.cooldownMs) }),
     };
   }
 

@@ -83,3 +83,9 @@ export class LineSplitter {
     return rest.length > 0 ? [rest] : [];
   }
 }
+
+/** The last line or two of a diagnostic, short enough for an error message. */
+export function lastWords(text: string): string {
+  const lines = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.slice(-2).join(' | ').slice(0, 500);
+}

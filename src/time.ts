@@ -1,10 +1,11 @@
-/**
- * Exponential backoff with full jitter: the wait before retry n (n >= 1) is uniform
- * in [0, min(cap, base * 2^(n-1))], so many failing jobs do not retry in lockstep.
- */
-export function backoffDelay(retry: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, retry - 1));
-  return Math.floor(random() * ceiling);
+/** Times are kept as epoch milliseconds and served as ISO 8601. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** For optional times: absent stays absent (the field is left out of the response). */
+export function isoTimeOrUndefined(ms: number | null | undefined): string | undefined {
+  return ms == null ? undefined : isoTime(ms);
 }
 
 /** Resolves after ms, or rejects with the signal's reason as soon as it aborts. */

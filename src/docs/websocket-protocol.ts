@@ -1,7 +1,7 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { JobEvent } from '../schemas/jobs.js';
 import { WS_ERROR_CODES } from '../schemas/ws.js';
-import { ASYNCAPI_PATH } from './asyncapi-doc.js';
+import { ASYNCAPI_PATH } from './asyncapi.js';
 
 /** The WebSocket protocol, as it appears in the OpenAPI description (OpenAPI cannot describe WebSockets itself; the AsyncAPI document does). */
 export const websocketProtocolDoc = `## WebSocket: \`GET /api/v1/ws\` (alias \`/api/ws\`)

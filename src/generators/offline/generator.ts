@@ -1,7 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { CancelledError } from './errors.js';
-import type { AttemptInput, AttemptOutput, Generator } from './generator.js';
-import { draftOffline, OFFLINE_LABEL, splitIntoChunks } from './offline-drafter.js';
+import { CancelledError } from '../errors.js';
+import type { AttemptInput, AttemptOutput, Generator } from '../generator.js';
+import { draftOffline, OFFLINE_LABEL, splitIntoChunks } from './drafter.js';
 
 /** The deterministic drafter for machines without model access, streamed like a model would. */
 export function createOfflineGenerator(): Generator {

@@ -1,0 +1,166 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import { backoffDelay } from '../generators/backoff.js';
+import { CancelledError, GeneratorError } from '../generators/errors.js';
+import type { Generator } from '../generators/generator.js';
+import type { TemplateName } from '../generators/templates.js';
+import type { JobError, JobEvent } from '../schemas/jobs.js';
+import { sleep } from '../time.js';
+import type { Job } from './job.js';
+import type { JobRowMirror } from './mirror.js';
+import type { TerminalStatus } from './transitions.js';
+
+/** How often streamed text is written to the idea row while a job runs. */
+const TEXT_FLUSH_MS = 1000;
+
+/** Ends a job: the registry's business (counters, retention, release), called by the runner. */
+export type FinishJob = (
+  job: Job,
+  status: TerminalStatus,
+  message: string,
+  error?: JobError,
+  result?: JobEvent['result'],
+  generatorMeta?: Record<string, unknown>,
+) => void;
+
+export interface RunnerDeps {
+  config: Config;
+  generator: Generator;
+  mirror: JobRowMirror;
+  finish: FinishJob;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * Runs one job: the attempts, each a generator run streaming into the job, with
+ * backoff between retryable failures, until the job completes, fails, is
+ * cancelled, or is interrupted by shutdown (then its row goes back to queued).
+ */
+export class JobRunner {
+  private readonly running = new Set<Job>();
+  private readonly interrupted = new WeakSet<Job>();
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Jobs holding a runner slot in this process. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Gives the running jobs up to graceMs to end, then interrupts the rest: their
+   * rows go back to queued, the attempt they were on not counted.
+   */
+  async interrupt(graceMs: number): Promise<void> {
+    const running = [...this.running];
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.all(running.map((j) => j.whenEnded())), graceOver]);
+    clearTimeout(timer);
+    for (const job of this.running) {
+      this.interrupted.add(job);
+      job.abort.abort(new CancelledError('Service shutting down'));
+    }
+  }
+
+  async run(job: Job): Promise<void> {
+    const { config, generator, mirror, finish } = this.deps;
+    const log = this.deps.log.child({ jobId: job.jobId, ideaId: job.ideaId });
+    this.running.add(job);
+    const flushTimer = setInterval(() => this.writeText(job), TEXT_FLUSH_MS);
+    flushTimer.unref();
+    try {
+      job.startedAt ??= Date.now();
+      job.transition('started', 'Starting the generator');
+      mirror.write(job, { startedAt: job.startedAt });
+      for (let attempt = job.attempt + 1; ; attempt++) {
+        job.attempt = attempt;
+        job.resetText();
+        const message = `Generating (attempt ${attempt} of ${config.GEMINI_MAX_ATTEMPTS})`;
+        if (job.status === 'processing') job.emit(message);
+        else job.transition('processing', message);
+        mirror.write(job, { attempts: attempt, generatedSpec: '', outputLength: 0 });
+        log.info({ attempt, generator: generator.name }, 'attempt started');
+        try {
+          const output = await generator.run({
+            idea: job.idea,
+            template: job.template as TemplateName,
+            model: job.model,
+            attempt,
+            signal: job.abort.signal,
+            log,
+            onDelta: (delta) => {
+              // The generator stops at the cap, but only after the chunk that crossed it: that chunk is cut.
+              const kept = withinLimit(delta, config.GENERATOR_OUTPUT_LIMIT - job.chars);
+              if (!job.terminal && kept.length > 0) job.appendDelta(kept);
+            },
+            onToolUse: (tool) => {
+              job.toolUses.push(tool);
+              log.warn({ tool: tool.name }, 'generator asked to use a tool; tools are not auto-approved');
+            },
+          });
+          if (job.terminal) return;
+          job.setText(output.text);
+          const processingTimeMs = Date.now() - job.startedAt;
+          const result = { outputLength: output.text.length, processingTimeMs };
+          finish(job, 'completed', 'Specification ready', undefined, result, output.metadata);
+          log.info({ attempt, processingTimeMs, outputLength: output.text.length }, 'job completed');
+          return;
+        } catch (err) {
+          if (job.terminal) return;
+          if (this.interrupted.has(job)) return this.leaveForNextStart(job, log);
+          const error = asGeneratorError(err);
+          log.warn({ attempt, code: error.code, retryable: error.retryable, err: error.message }, 'attempt failed');
+          if (!error.retryable || attempt >= config.GEMINI_MAX_ATTEMPTS) {
+            const tries = `${attempt} attempt${attempt > 1 ? 's' : ''}`;
+            finish(job, 'failed', `Failed after ${tries}: ${error.message}`, error.toJSON());
+            return;
+          }
+          const delay = backoffDelay(attempt, config.GEMINI_RETRY_BASE_MS, config.GEMINI_RETRY_MAX_MS);
+          job.emit(`Attempt ${attempt} failed (${error.code}); retrying in ${delay} ms`, { error: error.toJSON() });
+          try {
+            await sleep(delay, job.abort.signal);
+          } catch {
+            if (this.interrupted.has(job)) return this.leaveForNextStart(job, log);
+            return;
+          }
+        }
+      }
+    } catch (err) {
+      // A bug, not a generator failure: the job still ends, visibly.
+      log.error({ err }, 'job crashed');
+      const error = { code: 'INTERNAL', message: 'The job failed because of an internal error', retryable: false };
+      if (!job.terminal) finish(job, 'failed', 'Internal error', error);
+    } finally {
+      clearInterval(flushTimer);
+      this.running.delete(job);
+    }
+  }
+
+  /** A job cut short by shutdown goes back to queued in the database, without losing the attempt it was on. */
+  private leaveForNextStart(job: Job, log: FastifyBaseLogger): void {
+    log.info('job interrupted by shutdown; it will run again at the next start');
+    const attempts = Math.max(0, job.attempt - 1);
+    this.deps.mirror.write(job, { status: 'queued', attempts, generatedSpec: '', outputLength: 0 });
+  }
+
+  private writeText(job: Job): void {
+    if (job.terminal || job.status !== 'processing') return;
+    this.deps.mirror.write(job, { generatedSpec: job.text, outputLength: job.chars });
+  }
+}
+
+/** The start of `delta` that fits in `room` UTF-16 units, never ending between the two halves of a surrogate pair. */
+function withinLimit(delta: string, room: number): string {
+  if (delta.length <= room) return delta;
+  if (room <= 0) return '';
+  const end = /[\uD800-\uDBFF]/.test(delta[room - 1]) ? room - 1 : room;
+  return delta.slice(0, end);
+}
+
+function asGeneratorError(err: unknown): GeneratorError {
+  if (err instanceof GeneratorError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new GeneratorError('GENERATOR_ERROR', message, true);
+}

@@ -1,0 +1,138 @@
+import t from 'tap';
+import type { JobControl } from '../src/jobs/stores/control.js';
+import type { EventLog } from '../src/jobs/stores/event-log.js';
+import { MemoryJobControl } from '../src/jobs/stores/memory-control.js';
+import { MemoryEventLog } from '../src/jobs/stores/memory-event-log.js';
+import { MemoryJobQueue } from '../src/jobs/stores/memory-queue.js';
+import type { JobQueue } from '../src/jobs/stores/queue.js';
+import type { JobEvent } from '../src/schemas/jobs.js';
+import { isoTime } from '../src/time.js';
+import type { JobStatus } from '../src/jobs/transitions.js';
+import { waitFor } from './helper.js';
+
+/**
+ * The contracts of the shared-state seams. Every implementation runs the same
+ * checks: the in-memory ones here, a shared (Redis) one by adding its factory.
+ */
+const eventLogs: Record<string, () => EventLog> = { memory: () => new MemoryEventLog() };
+const controls: Record<string, () => JobControl> = { memory: () => new MemoryJobControl() };
+const queues: Record<string, (o: { concurrency: number; limit: number }) => JobQueue> = {
+  memory: (o) => new MemoryJobQueue(o),
+};
+
+const JOB = '6f1d2a3b-0000-4000-8000-000000000001';
+
+function event(seq: number, status: JobStatus, extra: Partial<JobEvent> = {}): JobEvent {
+  return {
+    type: 'job-update',
+    jobId: JOB,
+    ideaId: 1,
+    seq,
+    status,
+    timestamp: isoTime(0),
+    message: `event ${seq}`,
+    attempt: 1,
+    progress: { chars: 0, chunks: 0 },
+    ...extra,
+  };
+}
+
+for (const [name, create] of Object.entries(eventLogs)) {
+  t.test(`${name} event log: numbered events, text so far, replay, live events until the end`, async (t) => {
+    const log = create();
+    t.teardown(() => log.close());
+    t.equal(await log.snapshot(JOB), undefined, 'an unknown job has no log');
+    t.equal(await log.subscribe(JOB, 0, () => {}), undefined);
+
+    await log.open(JOB, { status: 'queued', seq: 4, text: '' });
+    await log.append(event(5, 'processing'));
+    await t.rejects(log.append(event(5, 'processing')), 'a repeated seq is refused');
+    await t.rejects(log.append(event(7, 'processing')), 'a gap is refused');
+    await log.append(event(6, 'processing', { delta: 'Hello' }));
+    await log.append(event(7, 'processing', { delta: ', world' }));
+    t.same(await log.snapshot(JOB), { status: 'processing', seq: 7, text: 'Hello, world' });
+    t.same((await log.after(JOB, 5)).map((e) => e.seq), [6, 7]);
+
+    const live: JobEvent[] = [];
+    const sub = await log.subscribe(JOB, 5, (e) => live.push(e));
+    t.same(sub?.snapshot, { status: 'processing', seq: 7, text: 'Hello, world' });
+    t.same(sub?.replay.map((e) => e.seq), [6, 7], 'the replay covers afterSeq..snapshot.seq');
+    await log.append(event(8, 'processing', { attempt: 2 }), { reset: true });
+    t.equal((await log.snapshot(JOB))?.text, '', 'a new attempt starts from empty text');
+    await log.append(event(9, 'completed'), { replace: '# Spec' });
+    t.same(live.map((e) => e.seq), [8, 9], 'live events follow the snapshot without a gap, up to the end');
+    t.equal((await log.snapshot(JOB))?.text, '# Spec', 'the final text replaces the streamed one');
+
+    const late = await log.subscribe(JOB, 8, () => t.fail('an ended job sends no live events'));
+    t.same(late?.replay.map((e) => e.seq), [9]);
+    late?.close();
+  });
+
+  t.test(`${name} event log: a finished job's log is forgotten after its retention`, async (t) => {
+    const log = create();
+    t.teardown(() => log.close());
+    await log.open(JOB, { status: 'queued', seq: 0, text: '' });
+    await log.append(event(1, 'cancelled'));
+    await log.expire(JOB, 20);
+    t.ok(await log.snapshot(JOB), 'kept for now');
+    await waitFor(async () => (await log.snapshot(JOB)) === undefined, { what: 'the log to expire' });
+    t.pass('expired');
+  });
+}
+
+for (const [name, create] of Object.entries(controls)) {
+  t.test(`${name} job control: cancel reaches the holder, waiting ends at the release`, async (t) => {
+    const control = create();
+    t.teardown(() => control.close());
+    t.equal(await control.cancel(JOB, 'why'), 'unknown', 'nobody holds it');
+    t.equal(await control.waitForEnd(JOB), true, 'nothing to wait for');
+
+    const reasons: string[] = [];
+    const release = await control.hold(JOB, (reason) => (reasons.push(reason), 'cancelled'));
+    t.equal(await control.cancel(JOB, 'Cancelled by request'), 'cancelled');
+    t.same(reasons, ['Cancelled by request']);
+
+    const gone = new AbortController();
+    const abandoned = control.waitForEnd(JOB, gone.signal);
+    gone.abort();
+    t.equal(await abandoned, false, 'an aborted wait says so');
+
+    let ended = false;
+    const waiting = control.waitForEnd(JOB).then((value) => (ended = value));
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(ended, false, 'still held');
+    release();
+    t.equal(await waiting, true);
+    t.equal(await control.cancel(JOB, 'again'), 'unknown', 'released jobs are no longer held');
+  });
+}
+
+for (const [name, create] of Object.entries(queues)) {
+  t.test(`${name} job queue: concurrency, admission, one run per job, hand-back on stop`, async (t) => {
+    const queue = create({ concurrency: 1, limit: 1 });
+    const started: string[] = [];
+    const finish = new Map<string, () => void>();
+    queue.process(
+      (jobId) =>
+        new Promise<void>((resolve) => {
+          started.push(jobId);
+          finish.set(jobId, resolve);
+        }),
+    );
+    t.equal(await queue.hasRoom(), true);
+    await queue.add('a');
+    await queue.add('b');
+    await queue.add('b');
+    await waitFor(() => started.length === 1, { what: 'the first job to start' });
+    t.same(queue.counts(), { waiting: 1, running: 1 }, 'one slot, one waiting: a repeated id is queued once');
+    t.equal(await queue.hasRoom(), false, 'JOB_QUEUE_LIMIT waiting jobs with every slot busy: full');
+
+    await queue.stop();
+    t.same(queue.counts().waiting, 0, 'waiting jobs are handed back');
+    const idle = queue.idle();
+    finish.get('a')!();
+    await idle;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.same(started, ['a'], 'a handed-back job does not run here');
+  });
+}
