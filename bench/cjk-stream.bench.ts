@@ -37,8 +37,10 @@ const run = promisify(execFile);
  */
 const pollPath = (chars: number, jobId: string) => (chars <= 100_000 ? `/api/job/${jobId}/status` : '/api/live');
 
-const ZH = '系统必须让宠物主人在一分钟内完成注册，并立即开始寻找附近的遛狗伙伴。当用户关注的内容发生变化时会收到通知，并且可以逐项关闭。数据在传输和存储时均加密；用户可以导出或删除自己的全部数据。\n';
-const EN = 'The system must let dog owners sign up in under a minute and find walking partners nearby. Users are notified when something they follow changes. Data is encrypted in transit and at rest.\n';
+const ZH =
+  '系统必须让宠物主人在一分钟内完成注册，并立即开始寻找附近的遛狗伙伴。当用户关注的内容发生变化时会收到通知，并且可以逐项关闭。数据在传输和存储时均加密；用户可以导出或删除自己的全部数据。\n';
+const EN =
+  'The system must let dog owners sign up in under a minute and find walking partners nearby. Users are notified when something they follow changes. Data is encrypted in transit and at rest.\n';
 const textOf = (sentence: string, chars: number) => sentence.repeat(Math.ceil(chars / sentence.length)).slice(0, chars);
 
 interface Result {
@@ -62,27 +64,65 @@ async function stream(language: 'zh' | 'en', chars: number): Promise<Result> {
     GEMINI_FAKE_CHUNK_CHARS: String(Math.ceil(chars / CHUNKS)),
     GEMINI_FAKE_DELAY_MS: String(Math.round((STREAM_SECONDS * 1000) / CHUNKS)),
   };
-  const config = loadConfig({}, {
-    LOG_LEVEL: 'silent', NODE_ENV: 'production', TURSO_DATABASE_URL: `file:${join(dir, 'bench.db')}`,
-    GENERATOR: 'gemini', GEMINI_CLI_PATH: FAKE, RATE_LIMIT_MAX: 1_000_000, GENERATE_RATE_LIMIT_MAX: 1_000_000,
-  });
+  const config = loadConfig(
+    {},
+    {
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'production',
+      TURSO_DATABASE_URL: `file:${join(dir, 'bench.db')}`,
+      GENERATOR: 'gemini',
+      GEMINI_CLI_PATH: FAKE,
+      RATE_LIMIT_MAX: 1_000_000,
+      GENERATE_RATE_LIMIT_MAX: 1_000_000,
+    },
+  );
   const app = await buildApp({ config, generatorEnv: env });
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    const idea = language === 'zh' ? '一个帮助宠物主人寻找遛狗伙伴的手机应用' : 'A mobile app that helps dog owners find walking partners';
+    const idea =
+      language === 'zh'
+        ? '一个帮助宠物主人寻找遛狗伙伴的手机应用'
+        : 'A mobile app that helps dog owners find walking partners';
     const started = performance.now();
-    const res = await fetch(`${base}/api/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idea }) });
+    const res = await fetch(`${base}/api/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ idea }),
+    });
     const { jobId } = (await res.json()) as { jobId: string };
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
     // The stream, and a second after it for the indexing of the finished spec.
-    const { stdout } = await run(process.execPath, [AUTOCANNON, '-c', '1', '-R', String(POLL_RATE), '-d', String(STREAM_SECONDS + 2), '-j', `${base}${pollPath(chars, jobId)}`], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        AUTOCANNON,
+        '-c',
+        '1',
+        '-R',
+        String(POLL_RATE),
+        '-d',
+        String(STREAM_SECONDS + 2),
+        '-j',
+        `${base}${pollPath(chars, jobId)}`,
+      ],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
     loop.disable();
-    const status = (await (await fetch(`${base}/api/job/${jobId}/status`)).json()) as { status: string; progress: { chars: number } };
-    if (status.status !== 'completed') throw new Error(`${language} ${chars}: the job is ${status.status} after the stream`);
-    if (status.progress.chars !== chars) throw new Error(`${language} ${chars}: ${status.progress.chars} characters streamed`);
-    const polls = JSON.parse(stdout) as { latency: { p99: number; max: number }; requests: { total: number }; non2xx: number };
+    const status = (await (await fetch(`${base}/api/job/${jobId}/status`)).json()) as {
+      status: string;
+      progress: { chars: number };
+    };
+    if (status.status !== 'completed')
+      throw new Error(`${language} ${chars}: the job is ${status.status} after the stream`);
+    if (status.progress.chars !== chars)
+      throw new Error(`${language} ${chars}: ${status.progress.chars} characters streamed`);
+    const polls = JSON.parse(stdout) as {
+      latency: { p99: number; max: number };
+      requests: { total: number };
+      non2xx: number;
+    };
     if (polls.non2xx > 0) throw new Error(`${polls.non2xx} status polls failed`);
     return {
       loopP99: loop.percentile(99) / 1e6,
@@ -109,8 +149,12 @@ const merge = (rs: Result[]): Result => ({
 });
 
 const f = (n: number) => n.toFixed(1).padStart(7);
-console.log(`A spec streamed over ${STREAM_SECONDS} s in ${CHUNKS} deltas, status polled ${POLL_RATE}/s; ${ROUNDS} rounds, alternating; milliseconds (p99: median of rounds, max: of all)\n`);
-console.log(`${'spec'.padEnd(26)} ${'loop p99'.padStart(8)} ${'loop max'.padStart(8)} ${'poll p99'.padStart(8)} ${'poll max'.padStart(8)} ${'polls'.padStart(6)} ${'job s'.padStart(6)}`);
+console.log(
+  `A spec streamed over ${STREAM_SECONDS} s in ${CHUNKS} deltas, status polled ${POLL_RATE}/s; ${ROUNDS} rounds, alternating; milliseconds (p99: median of rounds, max: of all)\n`,
+);
+console.log(
+  `${'spec'.padEnd(26)} ${'loop p99'.padStart(8)} ${'loop max'.padStart(8)} ${'poll p99'.padStart(8)} ${'poll max'.padStart(8)} ${'polls'.padStart(6)} ${'job s'.padStart(6)}`,
+);
 const sizes = (process.env.BENCH_STREAM_CHARS ?? '100000,1000000').split(',').map(Number);
 let failed = false;
 for (const chars of sizes) {
@@ -122,14 +166,23 @@ for (const chars of sizes) {
   const zh = merge(runs.zh);
   const en = merge(runs.en);
   console.log(`polling ${pollPath(chars, ':jobId')}`);
-  for (const [name, r] of [[`English, ${chars.toLocaleString('en')} chars`, en], [`Chinese, ${chars.toLocaleString('en')} chars`, zh]] as const) {
-    console.log(`${name.padEnd(26)} ${f(r.loopP99)}  ${f(r.loopMax)}  ${f(r.pollP99)}  ${f(r.pollMax)}  ${String(r.polls).padStart(6)} ${r.seconds.toFixed(1).padStart(6)}`);
+  for (const [name, r] of [
+    [`English, ${chars.toLocaleString('en')} chars`, en],
+    [`Chinese, ${chars.toLocaleString('en')} chars`, zh],
+  ] as const) {
+    console.log(
+      `${name.padEnd(26)} ${f(r.loopP99)}  ${f(r.loopMax)}  ${f(r.pollP99)}  ${f(r.pollMax)}  ${String(r.polls).padStart(6)} ${r.seconds.toFixed(1).padStart(6)}`,
+    );
   }
   const loopRatio = zh.loopP99 / en.loopP99;
   const pollRatio = zh.pollP99 / Math.max(en.pollP99, 1);
   const met = loopRatio <= 2 && pollRatio <= 2;
   if (chars === 100_000 && !met) failed = true;
-  console.log(`${'Chinese / English'.padEnd(26)} ${`${loopRatio.toFixed(2)}×`.padStart(8)}  ${''.padStart(8)}  ${`${pollRatio.toFixed(2)}×`.padStart(8)}   target within 2×: ${met ? 'met' : 'NOT met'}\n`);
+  console.log(
+    `${'Chinese / English'.padEnd(26)} ${`${loopRatio.toFixed(2)}×`.padStart(8)}  ${''.padStart(8)}  ${`${pollRatio.toFixed(2)}×`.padStart(8)}   target within 2×: ${met ? 'met' : 'NOT met'}\n`,
+  );
 }
-console.log('poll p99 is autocannon\'s, whose latencies are whole milliseconds: an English p99 under 1 ms counts as 1 ms in the ratio.');
+console.log(
+  "poll p99 is autocannon's, whose latencies are whole milliseconds: an English p99 under 1 ms counts as 1 ms in the ratio.",
+);
 if (failed) process.exitCode = 1;

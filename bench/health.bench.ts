@@ -46,7 +46,10 @@ async function serve(mode: Mode, dir: string): Promise<void> {
       },
     );
     // Production logging, written where it costs what a file would, but kept out of the bench output.
-    app = await buildApp({ config, logger: { level: 'info', stream: pino.destination({ dest: '/dev/null', sync: false }) } });
+    app = await buildApp({
+      config,
+      logger: { level: 'info', stream: pino.destination({ dest: '/dev/null', sync: false }) },
+    });
   }
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
@@ -64,10 +67,14 @@ interface Server {
 }
 
 function start(mode: Mode, dir: string, env: NodeJS.ProcessEnv = {}): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode, '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode, '--dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env: { ...process.env, ...env },
+    },
+  );
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
     child.stdout!.once('data', (data: Buffer) => {
@@ -96,13 +103,20 @@ async function load(server: Server, seconds: number): Promise<Run> {
   const cpuBefore = await cpuOf(server);
   const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: seconds });
   const cpu = (await cpuOf(server)) - cpuBefore;
-  return { rps: result.requests.average, p99: result.latency.p99, cpuUsPerRequest: cpu / Math.max(1, result.requests.total), errors: result.errors + result.non2xx };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    cpuUsPerRequest: cpu / Math.max(1, result.requests.total),
+    errors: result.errors + result.non2xx,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' } } });
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' } },
+  });
   const seconds = Number(values.seconds);
   const rounds = Number(values.rounds);
   const dir = mkdtempSync(join(tmpdir(), 'idea2spec-bench-health-'));
@@ -125,22 +139,39 @@ async function main(): Promise<void> {
       for (const mode of order) {
         const run = await load(servers[mode], seconds);
         runs[mode].push(run);
-        console.log(`  round ${round + 1}  ${mode.padEnd(12)} ${run.rps.toFixed(0).padStart(7)} req/s   p99 ${run.p99} ms   ${run.cpuUsPerRequest.toFixed(1)} µs CPU/req${run.errors ? `   ${run.errors} errors` : ''}`);
+        console.log(
+          `  round ${round + 1}  ${mode.padEnd(12)} ${run.rps.toFixed(0).padStart(7)} req/s   p99 ${run.p99} ms   ${run.cpuUsPerRequest.toFixed(1)} µs CPU/req${run.errors ? `   ${run.errors} errors` : ''}`,
+        );
       }
     }
 
     const rps = (mode: Mode) => median(runs[mode].map((r) => r.rps));
     const cpu = (mode: Mode) => median(runs[mode].map((r) => r.cpuUsPerRequest));
     console.log('\nmedians:');
-    for (const mode of MODES) console.log(`  ${mode.padEnd(12)} ${rps(mode).toFixed(0).padStart(7)} req/s   p99 ${median(runs[mode].map((r) => r.p99))} ms   ${cpu(mode).toFixed(1)} µs CPU/req`);
+    for (const mode of MODES)
+      console.log(
+        `  ${mode.padEnd(12)} ${rps(mode).toFixed(0).padStart(7)} req/s   p99 ${median(runs[mode].map((r) => r.p99))} ms   ${cpu(mode).toFixed(1)} µs CPU/req`,
+      );
     const ratios = [
-      { name: 'full service / bare Fastify route', throughput: rps('metrics-on') / rps('bare'), cpu: cpu('bare') / cpu('metrics-on'), target: 0.5 },
-      { name: 'metrics on / metrics off', throughput: rps('metrics-on') / rps('metrics-off'), cpu: cpu('metrics-off') / cpu('metrics-on'), target: 0.95 },
+      {
+        name: 'full service / bare Fastify route',
+        throughput: rps('metrics-on') / rps('bare'),
+        cpu: cpu('bare') / cpu('metrics-on'),
+        target: 0.5,
+      },
+      {
+        name: 'metrics on / metrics off',
+        throughput: rps('metrics-on') / rps('metrics-off'),
+        cpu: cpu('metrics-off') / cpu('metrics-on'),
+        target: 0.95,
+      },
     ];
     console.log('\nratios (throughput; inverse CPU per request):');
     for (const r of ratios) {
       const verdict = (x: number) => (x >= r.target ? 'met' : 'NOT met');
-      console.log(`  ${r.name.padEnd(36)} ${r.throughput.toFixed(2)}x (${verdict(r.throughput)});  CPU ${r.cpu.toFixed(2)}x (${verdict(r.cpu)});  target >= ${r.target}x`);
+      console.log(
+        `  ${r.name.padEnd(36)} ${r.throughput.toFixed(2)}x (${verdict(r.throughput)});  CPU ${r.cpu.toFixed(2)}x (${verdict(r.cpu)});  target >= ${r.target}x`,
+      );
     }
     const errors = MODES.reduce((n, m) => n + runs[m].reduce((e, r) => e + r.errors, 0), 0);
     if (errors > 0) {
@@ -148,7 +179,14 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
-    await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : (c.once('exit', resolve), c.kill('SIGTERM'))))));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((resolve) =>
+            c.exitCode !== null ? resolve(null) : (c.once('exit', resolve), c.kill('SIGTERM')),
+          ),
+      ),
+    );
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -49,7 +49,10 @@ const run = promisify(execFile);
 /** The seeded database: reused from the temp folder when the migrations and the seed code are unchanged. */
 async function seededDatabase(cleanup: string[]): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of readdirSync(migrationsFolder).filter((f) => f.endsWith('.sql')).sort()) hash.update(readFileSync(join(migrationsFolder, file)));
+  for (const file of readdirSync(migrationsFolder)
+    .filter((f) => f.endsWith('.sql'))
+    .sort())
+    hash.update(readFileSync(join(migrationsFolder, file)));
   for (const file of ['scripts/seed.ts', 'scripts/seed-data.ts']) hash.update(readFileSync(join(projectRoot, file)));
   const fresh = process.env.BENCH_FRESH === '1';
   const dir = fresh ? mkdtempSync(join(tmpdir(), 'idea2spec-bench-')) : join(tmpdir(), 'idea2spec-bench');
@@ -71,7 +74,9 @@ async function seededDatabase(cleanup: string[]): Promise<string> {
   client.close();
   renameSync(partial, file);
   for (const suffix of ['-wal', '-shm']) rmSync(partial + suffix, { force: true });
-  console.log(`seeded ${IDEAS.toLocaleString('en')} ideas in ${((performance.now() - started) / 1000).toFixed(0)} s into ${file}`);
+  console.log(
+    `seeded ${IDEAS.toLocaleString('en')} ideas in ${((performance.now() - started) / 1000).toFixed(0)} s into ${file}`,
+  );
   return file;
 }
 
@@ -107,7 +112,16 @@ interface Case {
 async function main(): Promise<void> {
   const cleanup: string[] = [];
   const dbFile = await seededDatabase(cleanup);
-  const config = loadConfig({}, { NODE_ENV: 'production', LOG_LEVEL: 'silent', TURSO_DATABASE_URL: `file:${dbFile}`, GENERATOR: 'offline', RATE_LIMIT_MAX: 10_000_000 });
+  const config = loadConfig(
+    {},
+    {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'silent',
+      TURSO_DATABASE_URL: `file:${dbFile}`,
+      GENERATOR: 'offline',
+      RATE_LIMIT_MAX: 10_000_000,
+    },
+  );
   const app = await buildApp({ config, logger: false });
   // Server-side time of every request over HTTP, per URL: from the first hook to the response, without the client.
   let recording = false;
@@ -133,26 +147,71 @@ async function main(): Promise<void> {
     const { history, ideas } = app;
     const deep = await history.page({ limit: LIMIT, offset: DEPTH - 1 });
     const anchor = deep.rows[0];
-    const cursorPage = (await app.inject({ url: `/api/history?page=${DEPTH / LIMIT}&limit=${LIMIT}` })).json().pagination.nextCursor as string;
+    const cursorPage = (await app.inject({ url: `/api/history?page=${DEPTH / LIMIT}&limit=${LIMIT}` })).json()
+      .pagination.nextCursor as string;
     const baselineId = anchor.id;
     const cases: Case[] = [
-      { name: 'baseline: idea by primary key', url: `/api/spec/${baselineId}`, direct: () => ideas.findById(baselineId) },
+      {
+        name: 'baseline: idea by primary key',
+        url: `/api/spec/${baselineId}`,
+        direct: () => ideas.findById(baselineId),
+      },
       { name: 'page 1', url: `/api/history?limit=${LIMIT}`, direct: () => history.page({ limit: LIMIT, offset: 0 }) },
-      { name: `offset ${DEPTH.toLocaleString('en')}`, url: `/api/history?page=${DEPTH / LIMIT + 1}&limit=${LIMIT}`, direct: () => history.page({ limit: LIMIT, offset: DEPTH }) },
-      { name: `cursor at ${DEPTH.toLocaleString('en')}`, url: `/api/history?limit=${LIMIT}&cursor=${cursorPage}`, direct: () => history.after({ limit: LIMIT, createdAt: anchor.createdAt, id: anchor.id }) },
-      { name: `search rare (${BENCH_TERMS.rare})`, url: `/api/history?search=${BENCH_TERMS.rare}`, direct: () => history.search({ text: BENCH_TERMS.rare, limit: LIMIT, offset: 0 }), search: BENCH_TERMS.rare },
-      { name: `search common (${BENCH_TERMS.common})`, url: `/api/history?search=${BENCH_TERMS.common}`, direct: () => history.search({ text: BENCH_TERMS.common, limit: LIMIT, offset: 0 }), search: BENCH_TERMS.common },
-      { name: 'search 2 CJK chars (家務)', url: `/api/history?search=${encodeURIComponent('家務')}`, direct: () => history.search({ text: '家務', limit: LIMIT, offset: 0 }), search: '家務' },
-      { name: 'search common CJK (用户)', url: `/api/history?search=${encodeURIComponent('用户')}`, direct: () => history.search({ text: '用户', limit: LIMIT, offset: 0 }), search: '用户' },
-      { name: 'search 1 CJK char (用)', url: `/api/history?search=${encodeURIComponent('用')}`, direct: () => history.search({ text: '用', limit: LIMIT, offset: 0 }), search: '用' },
-      ...BENCH_MIXED.map((text) => ({ name: `search mixed (${text})`, url: `/api/history?search=${encodeURIComponent(text)}`, direct: () => history.search({ text, limit: LIMIT, offset: 0 }), search: text })),
+      {
+        name: `offset ${DEPTH.toLocaleString('en')}`,
+        url: `/api/history?page=${DEPTH / LIMIT + 1}&limit=${LIMIT}`,
+        direct: () => history.page({ limit: LIMIT, offset: DEPTH }),
+      },
+      {
+        name: `cursor at ${DEPTH.toLocaleString('en')}`,
+        url: `/api/history?limit=${LIMIT}&cursor=${cursorPage}`,
+        direct: () => history.after({ limit: LIMIT, createdAt: anchor.createdAt, id: anchor.id }),
+      },
+      {
+        name: `search rare (${BENCH_TERMS.rare})`,
+        url: `/api/history?search=${BENCH_TERMS.rare}`,
+        direct: () => history.search({ text: BENCH_TERMS.rare, limit: LIMIT, offset: 0 }),
+        search: BENCH_TERMS.rare,
+      },
+      {
+        name: `search common (${BENCH_TERMS.common})`,
+        url: `/api/history?search=${BENCH_TERMS.common}`,
+        direct: () => history.search({ text: BENCH_TERMS.common, limit: LIMIT, offset: 0 }),
+        search: BENCH_TERMS.common,
+      },
+      {
+        name: 'search 2 CJK chars (家務)',
+        url: `/api/history?search=${encodeURIComponent('家務')}`,
+        direct: () => history.search({ text: '家務', limit: LIMIT, offset: 0 }),
+        search: '家務',
+      },
+      {
+        name: 'search common CJK (用户)',
+        url: `/api/history?search=${encodeURIComponent('用户')}`,
+        direct: () => history.search({ text: '用户', limit: LIMIT, offset: 0 }),
+        search: '用户',
+      },
+      {
+        name: 'search 1 CJK char (用)',
+        url: `/api/history?search=${encodeURIComponent('用')}`,
+        direct: () => history.search({ text: '用', limit: LIMIT, offset: 0 }),
+        search: '用',
+      },
+      ...BENCH_MIXED.map((text) => ({
+        name: `search mixed (${text})`,
+        url: `/api/history?search=${encodeURIComponent(text)}`,
+        direct: () => history.search({ text, limit: LIMIT, offset: 0 }),
+        search: text,
+      })),
       { name: 'stats', url: '/api/history/stats', direct: () => history.stats() },
     ];
 
     for (const c of cases) {
       if (c.search === undefined) continue;
       const found = await history.search({ text: c.search, limit: 1, offset: 0 });
-      console.log(`${c.name}: ${found.total}${found.capped ? '+ (window full)' : ''} matches ranked${found.ranked ? '' : ' by recency'}`);
+      console.log(
+        `${c.name}: ${found.total}${found.capped ? '+ (window full)' : ''} matches ranked${found.ranked ? '' : ' by recency'}`,
+      );
     }
 
     const direct = new Map(cases.map((c) => [c.name, [] as number[]]));
@@ -172,9 +231,17 @@ async function main(): Promise<void> {
         await time(DIRECT_RUNS, c.direct, direct.get(c.name)!);
         await time(INJECT_RUNS, injectOk(c), inject.get(c.name)!);
         recording = true;
-        const { stdout } = await run(process.execPath, [autocannon, '-c', '1', '-d', String(HTTP_SECONDS), '-j', `${base}${c.url}`], { maxBuffer: 16 * 1024 * 1024 });
+        const { stdout } = await run(
+          process.execPath,
+          [autocannon, '-c', '1', '-d', String(HTTP_SECONDS), '-j', `${base}${c.url}`],
+          { maxBuffer: 16 * 1024 * 1024 },
+        );
         recording = false;
-        const result = JSON.parse(stdout) as { latency: { p50: number; p99: number }; requests: { average: number }; non2xx: number };
+        const result = JSON.parse(stdout) as {
+          latency: { p50: number; p99: number };
+          requests: { average: number };
+          non2xx: number;
+        };
         if (result.non2xx > 0) throw new Error(`${c.url}: ${result.non2xx} non-2xx answers`);
         const h = http.get(c.name)!;
         h.p50.push(result.latency.p50);
@@ -203,7 +270,9 @@ async function main(): Promise<void> {
     const [baseline] = rows;
     const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1)).padStart(6);
     const ratio = (n: number, b: number) => `${(n / b).toFixed(1)}×`.padStart(7);
-    console.log(`\nHistory at ${IDEAS.toLocaleString('en')} ideas — milliseconds, p50 / p99, and as a multiple of the primary-key baseline (p50; for the server, p99 too)\n`);
+    console.log(
+      `\nHistory at ${IDEAS.toLocaleString('en')} ideas — milliseconds, p50 / p99, and as a multiple of the primary-key baseline (p50; for the server, p99 too)\n`,
+    );
     console.log(
       `${'case'.padEnd(32)} ${'direct p50/p99'.padStart(15)} ${'×base'.padStart(7)} ${'inject p50/p99'.padStart(15)} ${'×base'.padStart(7)} ${'server p50/p99'.padStart(15)} ${'×base p99'.padStart(9)} ${`>${SLOW_MS}ms (in GC)`.padStart(14)} ${'HTTP p50/p99'.padStart(15)} ${'req/s'.padStart(7)}  target (server p99)`,
     );
@@ -218,9 +287,15 @@ async function main(): Promise<void> {
     const byName = new Map(rows.map((r) => [r.name, r]));
     const offset = byName.get(`offset ${DEPTH.toLocaleString('en')}`)!;
     const cursor = byName.get(`cursor at ${DEPTH.toLocaleString('en')}`)!;
-    console.log(`\ncursor vs offset at depth ${DEPTH.toLocaleString('en')} (direct p50): ${(offset.direct.p50 / cursor.direct.p50).toFixed(1)}× faster`);
-    console.log('"server" is Fastify\'s elapsed time per request during the HTTP runs; "HTTP" what autocannon saw (one connection, median of the rounds).');
-    console.log(`">${SLOW_MS}ms (in GC)": server-side requests slower than ${SLOW_MS} ms, of all, and how many of them overlapped a GC pause. A case whose tail follows the baseline's is seeing the machine, not its query.`);
+    console.log(
+      `\ncursor vs offset at depth ${DEPTH.toLocaleString('en')} (direct p50): ${(offset.direct.p50 / cursor.direct.p50).toFixed(1)}× faster`,
+    );
+    console.log(
+      '"server" is Fastify\'s elapsed time per request during the HTTP runs; "HTTP" what autocannon saw (one connection, median of the rounds).',
+    );
+    console.log(
+      `">${SLOW_MS}ms (in GC)": server-side requests slower than ${SLOW_MS} ms, of all, and how many of them overlapped a GC pause. A case whose tail follows the baseline's is seeing the machine, not its query.`,
+    );
   } finally {
     await app.close();
     for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });

@@ -18,7 +18,13 @@ const FAKE = fileURLToPath(new URL('../test/fixtures/fake-gemini.mjs', import.me
 const JOBS = Number(process.env.BENCH_JOBS ?? 60);
 const CONCURRENCY = 2;
 const STAMPS = 20;
-const env = { PATH: process.env.PATH, HOME: process.env.HOME, GEMINI_FAKE_MODE: 'stamped', GEMINI_FAKE_STAMPS: String(STAMPS), GEMINI_FAKE_DELAY_MS: '2' };
+const env = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  GEMINI_FAKE_MODE: 'stamped',
+  GEMINI_FAKE_STAMPS: String(STAMPS),
+  GEMINI_FAKE_DELAY_MS: '2',
+};
 const wallNow = () => performance.timeOrigin + performance.now();
 
 function latencyOf(text: string, into: number[]) {
@@ -27,36 +33,52 @@ function latencyOf(text: string, into: number[]) {
 
 async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await task(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
 }
 
 async function bare(): Promise<{ seconds: number; latencies: number[] }> {
   const latencies: number[] = [];
   const started = performance.now();
-  await pool(JOBS, CONCURRENCY, () => new Promise<void>((resolve, reject) => {
-    const child = spawn(FAKE, ['--output-format', 'stream-json'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
-    child.stdin.end('prompt');
-    let pending = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) if (line.includes('"delta":true')) latencyOf(JSON.parse(line).content, latencies);
-    });
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
-  }));
+  await pool(
+    JOBS,
+    CONCURRENCY,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(FAKE, ['--output-format', 'stream-json'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+        child.stdin.end('prompt');
+        let pending = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          pending += chunk;
+          const lines = pending.split('\n');
+          pending = lines.pop()!;
+          for (const line of lines) if (line.includes('"delta":true')) latencyOf(JSON.parse(line).content, latencies);
+        });
+        child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
+      }),
+  );
   return { seconds: (performance.now() - started) / 1000, latencies };
 }
 
 async function service(): Promise<{ seconds: number; latencies: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'idea2spec-bench-'));
-  const config = loadConfig({}, {
-    LOG_LEVEL: 'silent', NODE_ENV: 'production', TURSO_DATABASE_URL: `file:${join(dir, 'bench.db')}`,
-    GENERATOR: 'gemini', GEMINI_CLI_PATH: FAKE, JOB_CONCURRENCY: CONCURRENCY, JOB_QUEUE_LIMIT: 10_000,
-    RATE_LIMIT_MAX: 1_000_000, GENERATE_RATE_LIMIT_MAX: 1_000_000,
-  });
+  const config = loadConfig(
+    {},
+    {
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'production',
+      TURSO_DATABASE_URL: `file:${join(dir, 'bench.db')}`,
+      GENERATOR: 'gemini',
+      GEMINI_CLI_PATH: FAKE,
+      JOB_CONCURRENCY: CONCURRENCY,
+      JOB_QUEUE_LIMIT: 10_000,
+      RATE_LIMIT_MAX: 1_000_000,
+      GENERATE_RATE_LIMIT_MAX: 1_000_000,
+    },
+  );
   const app = await buildApp({ config, generatorEnv: env });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
@@ -73,7 +95,8 @@ async function service(): Promise<{ seconds: number; latencies: number[] }> {
   const started = performance.now();
   await pool(JOBS, CONCURRENCY, async (i) => {
     const res = await fetch(`http://127.0.0.1:${port}/api/generate`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ idea: `Benchmark idea number ${i} for the pipeline` }),
     });
     const { jobId } = (await res.json()) as { jobId: string };
@@ -97,7 +120,10 @@ const pct = (values: number[], p: number) => {
 // Warm both paths once, then measure alternately so drift on a shared machine hits both.
 await bare();
 await service();
-const runs = { bare: [] as Array<Awaited<ReturnType<typeof bare>>>, service: [] as Array<Awaited<ReturnType<typeof service>>> };
+const runs = {
+  bare: [] as Array<Awaited<ReturnType<typeof bare>>>,
+  service: [] as Array<Awaited<ReturnType<typeof service>>>,
+};
 for (let round = 0; round < 2; round++) {
   runs.bare.push(await bare());
   runs.service.push(await service());
@@ -105,12 +131,23 @@ for (let round = 0; round < 2; round++) {
 const summarise = (rs: Array<{ seconds: number; latencies: number[] }>) => {
   const latencies = rs.flatMap((r) => r.latencies);
   const seconds = rs.reduce((s, r) => s + r.seconds, 0);
-  return { jobsPerSecond: (JOBS * rs.length) / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), samples: latencies.length };
+  return {
+    jobsPerSecond: (JOBS * rs.length) / seconds,
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+    samples: latencies.length,
+  };
 };
 const b = summarise(runs.bare);
 const s = summarise(runs.service);
 const f = (n: number) => n.toFixed(2);
 console.log(`jobs: ${JOBS} x ${runs.bare.length} rounds, concurrency ${CONCURRENCY}, ${STAMPS} lines per job`);
-console.log(`bare spawn : ${f(b.jobsPerSecond)} jobs/s, line latency p50 ${f(b.p50)} ms, p99 ${f(b.p99)} ms (${b.samples} lines)`);
-console.log(`service    : ${f(s.jobsPerSecond)} jobs/s, line->WebSocket latency p50 ${f(s.p50)} ms, p99 ${f(s.p99)} ms (${s.samples} lines)`);
-console.log(`ratios     : throughput ${f(s.jobsPerSecond / b.jobsPerSecond)}x of bare; latency p50 ${f(s.p50 / b.p50)}x, p99 ${f(s.p99 / b.p99)}x of bare`);
+console.log(
+  `bare spawn : ${f(b.jobsPerSecond)} jobs/s, line latency p50 ${f(b.p50)} ms, p99 ${f(b.p99)} ms (${b.samples} lines)`,
+);
+console.log(
+  `service    : ${f(s.jobsPerSecond)} jobs/s, line->WebSocket latency p50 ${f(s.p50)} ms, p99 ${f(s.p99)} ms (${s.samples} lines)`,
+);
+console.log(
+  `ratios     : throughput ${f(s.jobsPerSecond / b.jobsPerSecond)}x of bare; latency p50 ${f(s.p50 / b.p50)}x, p99 ${f(s.p99 / b.p99)}x of bare`,
+);

@@ -18,7 +18,10 @@ const suites = readdirSync(dir)
 let failed = 0;
 for (const suite of suites) {
   process.stdout.write(`\n=== ${suite}\n`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', `${dir}/${suite}`], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', `${dir}/${suite}`], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   if (result.status !== 0) failed++;
 }
 if (suites.length === 0) console.error(`no bench suite matches ${wanted.join(' ')}`);

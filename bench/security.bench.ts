@@ -20,13 +20,26 @@ const KEY = 'bench-api-key-0123456789abcdef0123456789';
 /** A listening service with one finished job to read. */
 async function start(apiKey: string | undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'idea2spec-bench-'));
-  const config = loadConfig({}, {
-    LOG_LEVEL: 'silent', NODE_ENV: 'production', TURSO_DATABASE_URL: `file:${join(dir, 'bench.db')}`, GENERATOR: 'offline',
-    RATE_LIMIT_MAX: 100_000_000, GENERATE_RATE_LIMIT_MAX: 100_000_000, ...(apiKey ? { API_KEY: apiKey } : {}),
-  });
+  const config = loadConfig(
+    {},
+    {
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'production',
+      TURSO_DATABASE_URL: `file:${join(dir, 'bench.db')}`,
+      GENERATOR: 'offline',
+      RATE_LIMIT_MAX: 100_000_000,
+      GENERATE_RATE_LIMIT_MAX: 100_000_000,
+      ...(apiKey ? { API_KEY: apiKey } : {}),
+    },
+  );
   const app = await buildApp({ config });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const accepted = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: 'A benchmark idea about shared garden tools' }, headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
+  const accepted = await app.inject({
+    method: 'POST',
+    url: '/api/generate?wait=true',
+    payload: { idea: 'A benchmark idea about shared garden tools' },
+    headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+  });
   return {
     url: `${url}/api/job/${accepted.json().jobId}/status`,
     async close() {
@@ -47,7 +60,12 @@ const samples = new Map(cases.map((c) => [c.name, [] as Array<{ rps: number; p99
 // Rounds interleave the cases, so drift in a shared machine's load hits them all alike; the median is reported.
 for (let round = 0; round < ROUNDS; round++) {
   for (const c of cases) {
-    const r = await autocannon({ url: c.url, connections: 10, duration: SECONDS, headers: c.authorization ? { authorization: c.authorization } : {} });
+    const r = await autocannon({
+      url: c.url,
+      connections: 10,
+      duration: SECONDS,
+      headers: c.authorization ? { authorization: c.authorization } : {},
+    });
     const expected = c.name.includes('401') ? r['4xx'] === r.requests.total : r['2xx'] === r.requests.total;
     samples.get(c.name)!.push({ rps: r.requests.average, p99: r.latency.p99, ok: expected && r.errors === 0 });
   }
@@ -63,6 +81,8 @@ const figures = cases.map((c) => {
 const [base] = figures;
 console.log(`GET /api/job/:id/status, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s, medians`);
 for (const f of figures) {
-  console.log(`${f.name.padEnd(28)} ${Math.round(f.rps).toString().padStart(7)} req/s  x${(f.rps / base.rps).toFixed(2)}   p99 ${String(f.p99).padStart(4)} ms  x${(f.p99 / Math.max(1, base.p99)).toFixed(2)}${f.ok ? '' : '   UNEXPECTED STATUSES'}`);
+  console.log(
+    `${f.name.padEnd(28)} ${Math.round(f.rps).toString().padStart(7)} req/s  x${(f.rps / base.rps).toFixed(2)}   p99 ${String(f.p99).padStart(4)} ms  x${(f.p99 / Math.max(1, base.p99)).toFixed(2)}${f.ok ? '' : '   UNEXPECTED STATUSES'}`,
+  );
 }
 process.exit(figures.every((f) => f.ok) ? 0 : 1);

@@ -58,12 +58,19 @@ export async function buildWeb(outDir = WEB_OUT): Promise<BuiltAsset[]> {
   for (const [file] of outputs) {
     if (file.endsWith('.map')) continue;
     const body = await readFile(join(projectRoot, file));
-    assets.push({ name: relative(outDir, join(projectRoot, file)), bytes: body.length, gzipBytes: gzipSync(body).length });
+    assets.push({
+      name: relative(outDir, join(projectRoot, file)),
+      bytes: body.length,
+      gzipBytes: gzipSync(body).length,
+    });
   }
   return assets;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const assets = await buildWeb();
-  for (const asset of assets) console.log(`${asset.name}  ${(asset.bytes / 1024).toFixed(1)} KiB  (gzip ${(asset.gzipBytes / 1024).toFixed(1)} KiB)`);
+  for (const asset of assets)
+    console.log(
+      `${asset.name}  ${(asset.bytes / 1024).toFixed(1)} KiB  (gzip ${(asset.gzipBytes / 1024).toFixed(1)} KiB)`,
+    );
 }

@@ -47,14 +47,19 @@ const apiKey = args['api-key'];
 
 const client = await reachableClient(args.url, apiKey);
 const target = new URL(args.path, args.url).toString();
-const wsUrl = Object.assign(new URL('/api/ws', args.url), { protocol: args.url.startsWith('https') ? 'wss:' : 'ws:' }).toString();
+const wsUrl = Object.assign(new URL('/api/ws', args.url), {
+  protocol: args.url.startsWith('https') ? 'wss:' : 'ws:',
+}).toString();
 
 const http = await httpLoad(target, concurrency, requests, apiKey ? { authorization: `Bearer ${apiKey}` } : {});
 const ws = subscribers > 0 ? await wsLoad(client, wsUrl, subscribers, wsTimeoutMs, apiKey) : undefined;
 client.close();
 
 const errors = http.errors + (ws?.errors ?? 0);
-if (args.json) process.stdout.write(`${JSON.stringify({ url: args.url, http, ws: ws ?? null, errors, ok: errors === 0 }, null, 2)}\n`);
+if (args.json)
+  process.stdout.write(
+    `${JSON.stringify({ url: args.url, http, ws: ws ?? null, errors, ok: errors === 0 }, null, 2)}\n`,
+  );
 else process.stdout.write(table(http, ws, errors));
 process.exitCode = errors === 0 ? 0 : 1;
 
@@ -64,7 +69,11 @@ function table(http: HttpLoadResult, ws: WsLoadResult | undefined, errors: numbe
     `HTTP   GET ${http.url}`,
     `       ${http.requests} requests in ${http.durationSeconds} s over ${concurrency} connections: ${http.requestsPerSecond} req/s`,
     `       latency ${ms(http.latencyMs)}`,
-    `       status ${Object.entries(http.statusCodes).map(([code, n]) => `${code}×${n}`).join(' ') || 'none'} · errors ${http.errors}`,
+    `       status ${
+      Object.entries(http.statusCodes)
+        .map(([code, n]) => `${code}×${n}`)
+        .join(' ') || 'none'
+    } · errors ${http.errors}`,
   ];
   if (ws) {
     lines.push(

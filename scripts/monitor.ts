@@ -67,7 +67,9 @@ mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'latency-memory.svg'), chart(run));
 writeFileSync(join(outDir, 'report.md'), markdown(run, 'latency-memory.svg'));
 const lost = run.samples.filter((s) => s.health === 'unreachable').length;
-process.stdout.write(`\nReport: ${join(outDir, 'report.md')} (${run.samples.length} samples${lost ? `, ${lost} with the service unreachable` : ''})\n`);
+process.stdout.write(
+  `\nReport: ${join(outDir, 'report.md')} (${run.samples.length} samples${lost ? `, ${lost} with the service unreachable` : ''})\n`,
+);
 process.exitCode = lost > 0 ? 1 : 0;
 
 async function takeSample(client: Idea2SpecClient, t: number): Promise<Sample> {
@@ -80,7 +82,9 @@ async function takeSample(client: Idea2SpecClient, t: number): Promise<Sample> {
   if (summary.status === 'rejected') notes.add(`GET /api/metrics/summary: ${why(summary.reason)}`);
   return {
     t: Math.round(t * 10) / 10,
-    ...(health.status === 'fulfilled' ? readHealth(health.value) : { health: reached ? why(health.reason) : 'unreachable', rssMb: undefined, heapUsedMb: undefined }),
+    ...(health.status === 'fulfilled'
+      ? readHealth(health.value)
+      : { health: reached ? why(health.reason) : 'unreachable', rssMb: undefined, heapUsedMb: undefined }),
     probeMs: reached ? probeMs : undefined,
     ...overall(routes),
     routes,
@@ -105,9 +109,18 @@ function show(s: Sample): void {
   const lines = [
     `idea2spec monitor · ${args.url} · window ${args.window}`,
     `${bar} ${Math.round(share * 100)} % · ${s.t.toFixed(0)} of ${durationMs / 1000} s · ${run.samples.length} samples`,
-    ...figures.split(' · ').reduce<string[]>((rows, f, i) => (i % 4 === 0 ? [...rows, f] : [...rows.slice(0, -1), `${rows.at(-1)} · ${f}`]), []),
-    ...s.routes.slice(0, 5).map((r) => `  ${r.route.padEnd(36)} ${String(r.count).padStart(7)}  p95 ${value(r.p95, ' ms')}`),
+    ...figures
+      .split(' · ')
+      .reduce<string[]>(
+        (rows, f, i) => (i % 4 === 0 ? [...rows, f] : [...rows.slice(0, -1), `${rows.at(-1)} · ${f}`]),
+        [],
+      ),
+    ...s.routes
+      .slice(0, 5)
+      .map((r) => `  ${r.route.padEnd(36)} ${String(r.count).padStart(7)}  p95 ${value(r.p95, ' ms')}`),
   ];
-  process.stdout.write(`${drawnLines ? `\x1b[${drawnLines}A` : ''}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n\x1b[J`);
+  process.stdout.write(
+    `${drawnLines ? `\x1b[${drawnLines}A` : ''}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n\x1b[J`,
+  );
   drawnLines = lines.length;
 }

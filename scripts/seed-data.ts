@@ -20,12 +20,105 @@ function random(seed: number): () => number {
 }
 
 const EN = {
-  products: ['A mobile app', 'A web platform', 'A browser extension', 'A marketplace', 'A chatbot', 'A booking service', 'A subscription box', 'A community forum', 'A scheduling tool', 'A dashboard', 'A smart speaker skill', 'A desktop app', 'A learning platform', 'A payment service', 'A tracking app'],
-  audiences: ['dog owners', 'busy parents', 'small restaurants', 'freelance designers', 'university students', 'retired teachers', 'local farmers', 'indie game developers', 'nurses on night shifts', 'amateur runners', 'tenants in shared flats', 'volunteer firefighters', 'language learners', 'hobby gardeners', 'remote teams', 'wedding planners', 'cyclists', 'book clubs', 'home bakers', 'neighbours'],
-  goals: ['find walking partners nearby', 'share household chores fairly', 'plan weekly meals on a budget', 'swap tools with each other', 'book last-minute appointments', 'track their training progress', 'split shared expenses', 'organise carpools to school', 'sell surplus vegetables', 'find a quiet place to study', 'practise conversation with native speakers', 'manage recurring invoices', 'coordinate volunteer rotas', 'discover events this weekend', 'keep plants alive while travelling', 'report broken street lights', 'rent out unused parking spaces', 'compare repair quotes', 'collect recipes from grandparents', 'reduce food waste'],
-  extras: ['with offline support', 'with a reward system', 'using GPS tracking', 'with reminders by text message', 'with a shared calendar', 'with photo uploads', 'with ratings and reviews', 'with a weekly summary email', 'with voice input', 'with a dark mode for night use', 'that works without an account', 'with payments through the app', 'with a Chinese interface (中文界面) for overseas users'],
+  products: [
+    'A mobile app',
+    'A web platform',
+    'A browser extension',
+    'A marketplace',
+    'A chatbot',
+    'A booking service',
+    'A subscription box',
+    'A community forum',
+    'A scheduling tool',
+    'A dashboard',
+    'A smart speaker skill',
+    'A desktop app',
+    'A learning platform',
+    'A payment service',
+    'A tracking app',
+  ],
+  audiences: [
+    'dog owners',
+    'busy parents',
+    'small restaurants',
+    'freelance designers',
+    'university students',
+    'retired teachers',
+    'local farmers',
+    'indie game developers',
+    'nurses on night shifts',
+    'amateur runners',
+    'tenants in shared flats',
+    'volunteer firefighters',
+    'language learners',
+    'hobby gardeners',
+    'remote teams',
+    'wedding planners',
+    'cyclists',
+    'book clubs',
+    'home bakers',
+    'neighbours',
+  ],
+  goals: [
+    'find walking partners nearby',
+    'share household chores fairly',
+    'plan weekly meals on a budget',
+    'swap tools with each other',
+    'book last-minute appointments',
+    'track their training progress',
+    'split shared expenses',
+    'organise carpools to school',
+    'sell surplus vegetables',
+    'find a quiet place to study',
+    'practise conversation with native speakers',
+    'manage recurring invoices',
+    'coordinate volunteer rotas',
+    'discover events this weekend',
+    'keep plants alive while travelling',
+    'report broken street lights',
+    'rent out unused parking spaces',
+    'compare repair quotes',
+    'collect recipes from grandparents',
+    'reduce food waste',
+  ],
+  extras: [
+    'with offline support',
+    'with a reward system',
+    'using GPS tracking',
+    'with reminders by text message',
+    'with a shared calendar',
+    'with photo uploads',
+    'with ratings and reviews',
+    'with a weekly summary email',
+    'with voice input',
+    'with a dark mode for night use',
+    'that works without an account',
+    'with payments through the app',
+    'with a Chinese interface (中文界面) for overseas users',
+  ],
   // Ranked most to least common: the tail words are the "rare terms" of the benchmark.
-  topics: ['privacy', 'notifications', 'analytics', 'accessibility', 'onboarding', 'moderation', 'localisation', 'subscriptions', 'gamification', 'integrations', 'leaderboards', 'geofencing', 'barcode scanning', 'carbon footprint', 'sign language', 'braille output', 'beekeeping', 'falconry', 'lighthouse keepers', 'quokka sanctuaries'],
+  topics: [
+    'privacy',
+    'notifications',
+    'analytics',
+    'accessibility',
+    'onboarding',
+    'moderation',
+    'localisation',
+    'subscriptions',
+    'gamification',
+    'integrations',
+    'leaderboards',
+    'geofencing',
+    'barcode scanning',
+    'carbon footprint',
+    'sign language',
+    'braille output',
+    'beekeeping',
+    'falconry',
+    'lighthouse keepers',
+    'quokka sanctuaries',
+  ],
   sentences: [
     'The system must let {audience} sign up in under a minute and start to {goal} right away.',
     'Users receive a notification when something they follow changes, and can mute it per item.',
@@ -44,11 +137,93 @@ const EN = {
 
 const ZH = {
   // As Chinese technical writing does, some name products and techniques in Latin script, with or without a space.
-  products: ['一个手机应用', '一个网页平台', '一个小程序', '一個線上市集', '一个聊天机器人', '一個預約服務', '一个社区论坛', '一个排班工具', '一個學習平台', '一个记账工具', '一个iOS App', '一个 Android 应用', '一个 SaaS 平台', '一款AI助手'],
-  audiences: ['宠物主人', '双职工家庭', '小餐馆老板', '自由设计师', '大学生', '退休教师', '本地农户', '独立游戏开发者', '夜班护士', '跑步爱好者', '合租的租客', '語言學習者', '園藝愛好者', '远程团队', '婚礼策划师'],
-  goals: ['寻找附近的遛狗伙伴', '公平分配家務', '按预算规划每周菜单', '互相借用工具', '预约临时服务', '记录训练进度', '分摊共同开支', '组织拼车上学', '出售多余的蔬菜', '找到安静的自习地点', '和母语者练习对话', '管理定期发票', '協調志工排班', '發現本週末的活動', '出差时照顾植物', '减少食物浪费'],
-  extras: ['支持离线使用', '带有积分奖励', '使用 GPS 定位', '通过短信提醒', '提供共享日历', '支持上传照片', '带有评分和评论', '每周发送摘要邮件', '支持语音输入', '提供开放 API', '支持 Apple Pay 付款', '接入微信和 Slack 通知'],
-  topics: ['隐私', '通知', '数据分析', '无障碍', '新手引导', '内容审核', '本地化', '订阅', '游戏化', '第三方集成', '排行榜', '地理围栏', '扫码', '碳足迹', '手语', '盲文输出', '养蜂', '驯鹰', '灯塔看守人', '短尾矮袋鼠保护区'],
+  products: [
+    '一个手机应用',
+    '一个网页平台',
+    '一个小程序',
+    '一個線上市集',
+    '一个聊天机器人',
+    '一個預約服務',
+    '一个社区论坛',
+    '一个排班工具',
+    '一個學習平台',
+    '一个记账工具',
+    '一个iOS App',
+    '一个 Android 应用',
+    '一个 SaaS 平台',
+    '一款AI助手',
+  ],
+  audiences: [
+    '宠物主人',
+    '双职工家庭',
+    '小餐馆老板',
+    '自由设计师',
+    '大学生',
+    '退休教师',
+    '本地农户',
+    '独立游戏开发者',
+    '夜班护士',
+    '跑步爱好者',
+    '合租的租客',
+    '語言學習者',
+    '園藝愛好者',
+    '远程团队',
+    '婚礼策划师',
+  ],
+  goals: [
+    '寻找附近的遛狗伙伴',
+    '公平分配家務',
+    '按预算规划每周菜单',
+    '互相借用工具',
+    '预约临时服务',
+    '记录训练进度',
+    '分摊共同开支',
+    '组织拼车上学',
+    '出售多余的蔬菜',
+    '找到安静的自习地点',
+    '和母语者练习对话',
+    '管理定期发票',
+    '協調志工排班',
+    '發現本週末的活動',
+    '出差时照顾植物',
+    '减少食物浪费',
+  ],
+  extras: [
+    '支持离线使用',
+    '带有积分奖励',
+    '使用 GPS 定位',
+    '通过短信提醒',
+    '提供共享日历',
+    '支持上传照片',
+    '带有评分和评论',
+    '每周发送摘要邮件',
+    '支持语音输入',
+    '提供开放 API',
+    '支持 Apple Pay 付款',
+    '接入微信和 Slack 通知',
+  ],
+  topics: [
+    '隐私',
+    '通知',
+    '数据分析',
+    '无障碍',
+    '新手引导',
+    '内容审核',
+    '本地化',
+    '订阅',
+    '游戏化',
+    '第三方集成',
+    '排行榜',
+    '地理围栏',
+    '扫码',
+    '碳足迹',
+    '手语',
+    '盲文输出',
+    '养蜂',
+    '驯鹰',
+    '灯塔看守人',
+    '短尾矮袋鼠保护区',
+  ],
   sentences: [
     '系统必须让{audience}在一分钟内完成注册，并立即开始{goal}。',
     '当用户关注的内容发生变化时会收到通知，并且可以逐项关闭。',
@@ -67,11 +242,29 @@ const ZH = {
   ],
 };
 
-const EN_HEADINGS = ['Overview', 'Users and Scenarios', 'Functional Requirements', 'Non-functional Requirements', 'Open Questions'];
+const EN_HEADINGS = [
+  'Overview',
+  'Users and Scenarios',
+  'Functional Requirements',
+  'Non-functional Requirements',
+  'Open Questions',
+];
 const ZH_HEADINGS = ['概述', '用户与场景', '功能需求', '非功能需求', '待解决问题'];
 // Every spec ends with milestones, as real ones do: it puts "MVP" in almost every row.
-const EN_MILESTONES = ['## Milestones', '', '1. M1 — Prototype: the first scenario works end to end for one user.', '2. M2 — MVP: every MUST requirement is met; first real users.', ''];
-const ZH_MILESTONES = ['## 里程碑', '', '1. M1 —— 原型：首个场景可供单个用户端到端使用。', '2. M2 —— MVP：满足所有必须需求；迎来首批真实用户。', ''];
+const EN_MILESTONES = [
+  '## Milestones',
+  '',
+  '1. M1 — Prototype: the first scenario works end to end for one user.',
+  '2. M2 — MVP: every MUST requirement is met; first real users.',
+  '',
+];
+const ZH_MILESTONES = [
+  '## 里程碑',
+  '',
+  '1. M1 —— 原型：首个场景可供单个用户端到端使用。',
+  '2. M2 —— MVP：满足所有必须需求；迎来首批真实用户。',
+  '',
+];
 
 const STATUSES = [
   { status: 'completed', weight: 0.93 },
@@ -120,7 +313,11 @@ export function ideaFactory(total: number, options: SeedOptions = {}) {
     const idea = chinese
       ? `${pick(pool.products)}，帮助${audience}${goal}，${pick(pool.extras)}，重点是${topic}。`
       : `${pick(pool.products)} that helps ${audience} ${goal}, ${pick(pool.extras)}, with a focus on ${topic}.`;
-    const fill = (s: string) => s.replace('{audience}', audience).replace('{goal}', goal).replace('{topic}', chinese ? zhTopic() : enTopic());
+    const fill = (s: string) =>
+      s
+        .replace('{audience}', audience)
+        .replace('{goal}', goal)
+        .replace('{topic}', chinese ? zhTopic() : enTopic());
     const headings = chinese ? ZH_HEADINGS : EN_HEADINGS;
     const parts = [`# ${idea.slice(0, 60)}`, '', `## ${headings[0]}`, '', idea, ''];
     for (let h = 1, bytes = 0; bytes < SPEC_TARGET_BYTES - 200; h++) {
@@ -177,4 +374,13 @@ export const BENCH_TERMS = { common: 'MVP', rare: 'quokka' } as const;
  * specs: common with common, common with rare, terms never found together (every
  * match of each must be passed over), a word glued to Chinese, and three terms.
  */
-export const BENCH_MIXED = ['API 用户', 'MVP 家務', 'iOS 应用', 'quokka 用户', 'privacy 隐私', 'App 短尾矮袋鼠', '后端API 数据', 'REST 用 MVP'] as const;
+export const BENCH_MIXED = [
+  'API 用户',
+  'MVP 家務',
+  'iOS 应用',
+  'quokka 用户',
+  'privacy 隐私',
+  'App 短尾矮袋鼠',
+  '后端API 数据',
+  'REST 用 MVP',
+] as const;

@@ -33,7 +33,13 @@ const fakeCli = new URL('../test/fixtures/fake-gemini.mjs', import.meta.url).pat
 const generatorEnv: NodeJS.ProcessEnv =
   values.generator === 'offline'
     ? { GENERATOR: 'offline' }
-    : { GENERATOR: 'gemini', GEMINI_CLI_PATH: fakeCli, GEMINI_FAKE_MODE: 'ok', GEMINI_FAKE_DELAY_MS: '40', GEMINI_FAKE_CHUNKS: JSON.stringify(Array.from({ length: 20 }, (_, i) => `Paragraph ${i}. `.repeat(8))) };
+    : {
+        GENERATOR: 'gemini',
+        GEMINI_CLI_PATH: fakeCli,
+        GEMINI_FAKE_MODE: 'ok',
+        GEMINI_FAKE_DELAY_MS: '40',
+        GEMINI_FAKE_CHUNKS: JSON.stringify(Array.from({ length: 20 }, (_, i) => `Paragraph ${i}. `.repeat(8))),
+      };
 
 const server = await ServerProcess.start({
   NODE_ENV: 'production',
@@ -59,7 +65,9 @@ const error = (what: string) => {
 };
 
 // One job that exists before the load starts, for the read traffic.
-const seed = await server.request('POST', '/api/generate?wait=true', { idea: 'A soak-test idea: a shared shopping list for a household' });
+const seed = await server.request('POST', '/api/generate?wait=true', {
+  idea: 'A soak-test idea: a shared shopping list for a household',
+});
 if (seed.status !== 200) throw new Error(`seed job: ${seed.status}`);
 
 /** Every subscriber follows every job from seq 0 and checks the sequence it gets. */
@@ -100,7 +108,9 @@ async function openSubscriber(): Promise<Subscriber> {
 
 let stopping = false;
 const rss = { start: rssMb(), warm: 0, end: 0, peak: 0 };
-console.log(`soak: ${seconds} s, ${subscriberCount} WebSocket subscribers, ${jobsPerSecond} job/s (${values.generator} generator), server pid ${server.child.pid}, RSS at start ${rss.start} MB`);
+console.log(
+  `soak: ${seconds} s, ${subscriberCount} WebSocket subscribers, ${jobsPerSecond} job/s (${values.generator} generator), server pid ${server.child.pid}, RSS at start ${rss.start} MB`,
+);
 
 for (let i = 0; i < subscriberCount; i += 50) {
   subscribers.push(...(await Promise.all(Array.from({ length: Math.min(50, subscriberCount - i) }, openSubscriber))));
@@ -110,7 +120,9 @@ let submitted = 0;
 const submitTimer = setInterval(async () => {
   submitted++;
   try {
-    const res = await server.request('POST', '/api/generate', { idea: `Soak idea number ${submitted}: a booking app for shared workshop tools` });
+    const res = await server.request('POST', '/api/generate', {
+      idea: `Soak idea number ${submitted}: a booking app for shared workshop tools`,
+    });
     if (res.status !== 202) return error(`POST /api/generate -> ${res.status}`);
     const { jobId } = res.body;
     jobIds.push(jobId);
@@ -187,9 +199,22 @@ const httpErrors = http.errors + http.timeouts + http.non2xx;
 const growth = rss.warm > 0 ? (rss.end - rss.warm) / rss.warm : 0;
 const report = {
   seconds,
-  http: { requests: http.requests.total, perSecond: Math.round(http.requests.average), latencyP99Ms: http.latency.p99, errors: httpErrors },
+  http: {
+    requests: http.requests.total,
+    perSecond: Math.round(http.requests.average),
+    latencyP99Ms: http.latency.p99,
+    errors: httpErrors,
+  },
   jobs: { submitted: jobIds.length, ...outcomes },
-  websocket: { subscribers: subscriberCount, events: tally.events, dropped: tally.dropped, duplicated: tally.duplicated, subscriptionsWithoutEvents: tally.incomplete, errorFrames: tally.errorFrames, unexpectedCloses: tally.unexpectedCloses },
+  websocket: {
+    subscribers: subscriberCount,
+    events: tally.events,
+    dropped: tally.dropped,
+    duplicated: tally.duplicated,
+    subscriptionsWithoutEvents: tally.incomplete,
+    errorFrames: tally.errorFrames,
+    unexpectedCloses: tally.unexpectedCloses,
+  },
   rssMb: { ...rss, growthAfterWarmUp: `${(growth * 100).toFixed(1)}%` },
   errors: errors.length + httpErrors,
 };
@@ -197,7 +222,8 @@ console.log(JSON.stringify(report, null, 2));
 
 const missed = [
   report.errors > 0 && `errors: ${report.errors}`,
-  tally.dropped + tally.duplicated + tally.incomplete > 0 && `events dropped ${tally.dropped}, duplicated ${tally.duplicated}, subscriptions without events ${tally.incomplete}`,
+  tally.dropped + tally.duplicated + tally.incomplete > 0 &&
+    `events dropped ${tally.dropped}, duplicated ${tally.duplicated}, subscriptions without events ${tally.incomplete}`,
   (outcomes.completed ?? 0) !== jobIds.length && `jobs not completed: ${jobIds.length - (outcomes.completed ?? 0)}`,
   growth >= 0.1 && `RSS grew ${(growth * 100).toFixed(1)}% after warm-up`,
 ].filter(Boolean);

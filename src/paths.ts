@@ -12,4 +12,5 @@ function findRoot(start: string): string {
 
 export const projectRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const migrationsFolder = join(projectRoot, 'drizzle');
-export const packageVersion: string = (await import(join(projectRoot, 'package.json'), { with: { type: 'json' } })).default.version;
+export const packageVersion: string = (await import(join(projectRoot, 'package.json'), { with: { type: 'json' } }))
+  .default.version;

@@ -15,7 +15,11 @@ const IDEA = { idea: 'A shared calendar for families with kids in several school
 const wsUrl = (app: Parameters<typeof baseUrl>[0]) => `${baseUrl(app).replace('http', 'ws')}/api/ws`;
 
 /** Opens a WebSocket and reports how the handshake ended. */
-function handshake(url: string, protocols?: string[], headers: Record<string, string> = {}): Promise<{ status: number; protocol?: string; headers?: Record<string, unknown> }> {
+function handshake(
+  url: string,
+  protocols?: string[],
+  headers: Record<string, string> = {},
+): Promise<{ status: number; protocol?: string; headers?: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, protocols, { headers });
     socket.once('open', () => {
@@ -46,7 +50,12 @@ t.test('with API_KEY, mutating routes and reads need the key', async (t) => {
   t.match(anonymous.json(), { statusCode: 401, code: 'UNAUTHORIZED', error: 'Unauthorized', requestId: String });
   t.equal(anonymous.headers['www-authenticate'], 'Bearer realm="idea2spec"');
 
-  const wrong = await app.inject({ method: 'POST', url: '/api/generate', payload: IDEA, headers: { authorization: `Bearer ${KEY.slice(0, -1)}x` } });
+  const wrong = await app.inject({
+    method: 'POST',
+    url: '/api/generate',
+    payload: IDEA,
+    headers: { authorization: `Bearer ${KEY.slice(0, -1)}x` },
+  });
   t.equal(wrong.statusCode, 401);
   t.match(wrong.headers['www-authenticate'], 'error="invalid_token"');
 
@@ -55,7 +64,12 @@ t.test('with API_KEY, mutating routes and reads need the key', async (t) => {
     t.equal(res.statusCode, 401, authorization);
   }
 
-  const accepted = await app.inject({ method: 'POST', url: '/api/generate', payload: IDEA, headers: { authorization: `bearer  ${KEY}` } });
+  const accepted = await app.inject({
+    method: 'POST',
+    url: '/api/generate',
+    payload: IDEA,
+    headers: { authorization: `bearer  ${KEY}` },
+  });
   t.equal(accepted.statusCode, 202, 'the scheme is case-insensitive');
   const { jobId, id } = accepted.json();
 
@@ -73,7 +87,10 @@ t.test('with API_KEY, mutating routes and reads need the key', async (t) => {
 t.test('the key is never accepted from the query string', async (t) => {
   const app = await build(t, { config: { API_KEY: KEY } });
   for (const query of [`api_key=${KEY}`, `access_token=${KEY}`, `token=${KEY}`]) {
-    const res = await app.inject({ method: 'GET', url: `/api/job/00000000-0000-4000-8000-000000000000/status?${query}` });
+    const res = await app.inject({
+      method: 'GET',
+      url: `/api/job/00000000-0000-4000-8000-000000000000/status?${query}`,
+    });
     t.equal(res.statusCode, 401, query);
   }
 });
@@ -84,35 +101,98 @@ t.test('docs, health probes and CORS preflights stay open; an unknown route is s
   const preflight = await app.inject({
     method: 'OPTIONS',
     url: '/api/generate',
-    headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    headers: {
+      origin: 'http://localhost:5173',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type',
+    },
   });
   t.equal(preflight.statusCode, 204);
   t.equal((await app.inject({ method: 'GET', url: '/api/nothing-here' })).statusCode, 404);
 });
 
-t.test('with API_KEY, probes and the pages with their scripts and styles answer without a key; job data does not', async (t) => {
-  const root = await webRoot();
-  const app = await build(t, { config: { API_KEY: KEY }, webRoot: root });
-  // The built app's own script and stylesheet, under their hashed names.
-  const assets = readdirSync(join(root, 'assets')).filter((name) => /\.(js|css)$/.test(name)).map((name) => `/assets/${name}`);
-  t.ok(assets.some((a) => a.endsWith('.js')) && assets.some((a) => a.endsWith('.css')), 'the build has a script and a stylesheet');
-  for (const url of ['/api/live', '/api/ready', '/api/health', '/api/gemini/health', '/', '/ideas/1', ...assets, '/status', '/status/status.js', '/status/status.css']) {
-    const res = await app.inject({ method: 'GET', url });
-    t.not(res.statusCode, 401, `${url} is open`);
-    t.equal(res.statusCode, 200, `${url} answers 200`);
-  }
-  t.equal((await app.inject({ method: 'GET', url: '/api/jobs/recent' })).statusCode, 401, 'the dashboard\'s job list needs the key');
-  t.equal((await app.inject({ method: 'GET', url: '/api/jobs/recent', headers: auth })).statusCode, 200);
-});
+t.test(
+  'with API_KEY, probes and the pages with their scripts and styles answer without a key; job data does not',
+  async (t) => {
+    const root = await webRoot();
+    const app = await build(t, { config: { API_KEY: KEY }, webRoot: root });
+    // The built app's own script and stylesheet, under their hashed names.
+    const assets = readdirSync(join(root, 'assets'))
+      .filter((name) => /\.(js|css)$/.test(name))
+      .map((name) => `/assets/${name}`);
+    t.ok(
+      assets.some((a) => a.endsWith('.js')) && assets.some((a) => a.endsWith('.css')),
+      'the build has a script and a stylesheet',
+    );
+    for (const url of [
+      '/api/live',
+      '/api/ready',
+      '/api/health',
+      '/api/gemini/health',
+      '/',
+      '/ideas/1',
+      ...assets,
+      '/status',
+      '/status/status.js',
+      '/status/status.css',
+    ]) {
+      const res = await app.inject({ method: 'GET', url });
+      t.not(res.statusCode, 401, `${url} is open`);
+      t.equal(res.statusCode, 200, `${url} answers 200`);
+    }
+    t.equal(
+      (await app.inject({ method: 'GET', url: '/api/jobs/recent' })).statusCode,
+      401,
+      "the dashboard's job list needs the key",
+    );
+    t.equal((await app.inject({ method: 'GET', url: '/api/jobs/recent', headers: auth })).statusCode, 200);
+  },
+);
 
 t.test('the open/protected policy, route by route', async (t) => {
   const { requiresApiKey } = await import('../src/plugins/auth.js');
   const on = { API_KEY: KEY, METRICS_REQUIRE_API_KEY: false };
   const strict = { API_KEY: KEY, METRICS_REQUIRE_API_KEY: true };
-  for (const url of ['/api/health', '/api/health/live', '/api/health/ready', '/api/live', '/api/ready', '/api/gemini/health', '/api/docs', '/api/docs/json', '/api/docs/static/index.html', '/status', '/status/status.js', '/status/status.css', '/', '/assets/:name', '/ideas/:id']) {
+  for (const url of [
+    '/api/health',
+    '/api/health/live',
+    '/api/health/ready',
+    '/api/live',
+    '/api/ready',
+    '/api/gemini/health',
+    '/api/docs',
+    '/api/docs/json',
+    '/api/docs/static/index.html',
+    '/status',
+    '/status/status.js',
+    '/status/status.css',
+    '/',
+    '/assets/:name',
+    '/ideas/:id',
+  ]) {
     t.notOk(requiresApiKey(url, 'GET', strict), `${url} is open`);
   }
-  for (const url of ['/api/generate', '/api/ws', '/api/history', '/api/history/stats', '/api/history/:id', '/api/spec/:id', '/api/download/:id', '/api/job/:jobId/status', '/api/jobs/recent', '/api/healthy-looking', '/api/docsx', '/api/lively', '/api/ready/x', '/status/other.js', '/statusx', '/ideas', '/ideasx', '/assetsx', '/api/assets/x']) {
+  for (const url of [
+    '/api/generate',
+    '/api/ws',
+    '/api/history',
+    '/api/history/stats',
+    '/api/history/:id',
+    '/api/spec/:id',
+    '/api/download/:id',
+    '/api/job/:jobId/status',
+    '/api/jobs/recent',
+    '/api/healthy-looking',
+    '/api/docsx',
+    '/api/lively',
+    '/api/ready/x',
+    '/status/other.js',
+    '/statusx',
+    '/ideas',
+    '/ideasx',
+    '/assetsx',
+    '/api/assets/x',
+  ]) {
     t.ok(requiresApiKey(url, 'GET', on), `${url} is protected`);
   }
   t.notOk(requiresApiKey('/metrics', 'GET', on), '/metrics is open by default');
@@ -170,13 +250,36 @@ t.test('the key never reaches the logs', async (t) => {
       done();
     },
   });
-  const config = loadConfig({}, { LOG_LEVEL: 'trace', TURSO_DATABASE_URL: `file:${join(tempDir(t), 'log.db')}`, GENERATOR: 'offline', API_KEY: KEY });
-  const app = await buildApp({ config, logger: { level: 'trace', stream, redact: { paths: (await import('../src/logger.js')).REDACT_PATHS, censor: '[redacted]' } } });
+  const config = loadConfig(
+    {},
+    {
+      LOG_LEVEL: 'trace',
+      TURSO_DATABASE_URL: `file:${join(tempDir(t), 'log.db')}`,
+      GENERATOR: 'offline',
+      API_KEY: KEY,
+    },
+  );
+  const app = await buildApp({
+    config,
+    logger: {
+      level: 'trace',
+      stream,
+      redact: { paths: (await import('../src/logger.js')).REDACT_PATHS, censor: '[redacted]' },
+    },
+  });
   t.after(() => app.close());
   await app.ready();
   app.log.info({ config }, 'configuration');
-  app.log.info({ req: { headers: { authorization: `Bearer ${KEY}`, 'sec-websocket-protocol': `idea2spec, bearer.${KEY}` } } }, 'a request');
-  await app.inject({ method: 'POST', url: '/api/generate', payload: IDEA, headers: { authorization: `Bearer ${KEY}x` } });
+  app.log.info(
+    { req: { headers: { authorization: `Bearer ${KEY}`, 'sec-websocket-protocol': `idea2spec, bearer.${KEY}` } } },
+    'a request',
+  );
+  await app.inject({
+    method: 'POST',
+    url: '/api/generate',
+    payload: IDEA,
+    headers: { authorization: `Bearer ${KEY}x` },
+  });
   await app.inject({ method: 'POST', url: '/api/generate', payload: IDEA, headers: auth });
   t.match(logs, '[redacted]');
   t.notMatch(logs, KEY.slice(5));

@@ -10,7 +10,12 @@ const ok = () => Promise.resolve('ok');
 function clockedBreaker(threshold = 3, cooldownMs = 1000) {
   const clock = { now: 1_000_000 };
   const changes: string[] = [];
-  const breaker = new CircuitBreaker({ threshold, cooldownMs, now: () => clock.now, onChange: (to, from) => changes.push(`${from}->${to.state}`) });
+  const breaker = new CircuitBreaker({
+    threshold,
+    cooldownMs,
+    now: () => clock.now,
+    onChange: (to, from) => changes.push(`${from}->${to.state}`),
+  });
   return { breaker, clock, changes };
 }
 
@@ -79,30 +84,40 @@ t.test('a failed probe opens the circuit again for a new cool-down; a neutral pr
   await t.rejects(breaker.run(ok), CircuitOpenError);
 });
 
-t.test('in the service: a failing CLI opens the circuit, jobs fail fast with GENERATOR_CIRCUIT_OPEN, and a probe closes it', async (t) => {
-  const fake = fakeGemini(t, 'fail-until', { GEMINI_FAKE_FAILURES: '2' });
-  const app = await build(t, { config: { ...fake.config, GEMINI_MAX_ATTEMPTS: 1, CIRCUIT_FAILURE_THRESHOLD: 2, CIRCUIT_COOLDOWN_MS: 1500 }, env: fake.env });
-  t.equal(app.circuit.state().state, 'closed');
+t.test(
+  'in the service: a failing CLI opens the circuit, jobs fail fast with GENERATOR_CIRCUIT_OPEN, and a probe closes it',
+  async (t) => {
+    const fake = fakeGemini(t, 'fail-until', { GEMINI_FAKE_FAILURES: '2' });
+    const app = await build(t, {
+      config: { ...fake.config, GEMINI_MAX_ATTEMPTS: 1, CIRCUIT_FAILURE_THRESHOLD: 2, CIRCUIT_COOLDOWN_MS: 1500 },
+      env: fake.env,
+    });
+    t.equal(app.circuit.state().state, 'closed');
 
-  for (let i = 0; i < 2; i++) {
-    const job = await waitForJob(app, (await submit(app, IDEA)).json().jobId);
-    t.match(job, { status: 'failed', error: { code: 'GENERATOR_CRASHED' } });
-  }
-  t.match(app.circuit.state(), { state: 'open', failures: 2 });
-  const health = await app.inject({ url: '/api/gemini/health' });
-  t.equal(health.statusCode, 503, 'an open circuit makes the Gemini health check fail');
-  t.match(health.json(), { status: 'unavailable', available: false, circuit: { state: 'open', failures: 2, threshold: 2, nextProbeAt: String } });
+    for (let i = 0; i < 2; i++) {
+      const job = await waitForJob(app, (await submit(app, IDEA)).json().jobId);
+      t.match(job, { status: 'failed', error: { code: 'GENERATOR_CRASHED' } });
+    }
+    t.match(app.circuit.state(), { state: 'open', failures: 2 });
+    const health = await app.inject({ url: '/api/gemini/health' });
+    t.equal(health.statusCode, 503, 'an open circuit makes the Gemini health check fail');
+    t.match(health.json(), {
+      status: 'unavailable',
+      available: false,
+      circuit: { state: 'open', failures: 2, threshold: 2, nextProbeAt: String },
+    });
 
-  const refused = await submit(app, IDEA);
-  t.equal(refused.statusCode, 503, 'while the circuit is open, new ideas are refused rather than accepted to fail');
-  t.equal(refused.json().code, 'GENERATOR_UNAVAILABLE');
-  t.ok(Number(refused.headers['retry-after']) >= 1, 'Retry-After points at the next probe');
-  t.equal(fake.calls().length, 2, 'the CLI was not started while the circuit was open');
+    const refused = await submit(app, IDEA);
+    t.equal(refused.statusCode, 503, 'while the circuit is open, new ideas are refused rather than accepted to fail');
+    t.equal(refused.json().code, 'GENERATOR_UNAVAILABLE');
+    t.ok(Number(refused.headers['retry-after']) >= 1, 'Retry-After points at the next probe');
+    t.equal(fake.calls().length, 2, 'the CLI was not started while the circuit was open');
 
-  await waitFor(() => app.circuit.state().state === 'half-open', { what: 'the cool-down to end' });
-  const probe = await waitForJob(app, (await submit(app, IDEA)).json().jobId);
-  t.equal(probe.status, 'completed');
-  t.match(app.circuit.state(), { state: 'closed', failures: 0 });
-  t.match((await app.inject({ url: '/api/gemini/health' })).json().circuit, { state: 'closed', failures: 0 });
-  t.equal(fake.calls().length, 3);
-});
+    await waitFor(() => app.circuit.state().state === 'half-open', { what: 'the cool-down to end' });
+    const probe = await waitForJob(app, (await submit(app, IDEA)).json().jobId);
+    t.equal(probe.status, 'completed');
+    t.match(app.circuit.state(), { state: 'closed', failures: 0 });
+    t.match((await app.inject({ url: '/api/gemini/health' })).json().circuit, { state: 'closed', failures: 0 });
+    t.equal(fake.calls().length, 3);
+  },
+);

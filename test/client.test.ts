@@ -1,12 +1,23 @@
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { ApiError, ConnectionError, createClient, JobCancelledError, JobFailedError, type ClientOptions, type JobEvent, type Transport } from '../src/client/index.js';
+import {
+  ApiError,
+  ConnectionError,
+  createClient,
+  JobCancelledError,
+  JobFailedError,
+  type ClientOptions,
+  type JobEvent,
+  type Transport,
+} from '../src/client/index.js';
 import { baseUrl, build, fakeGemini, waitForJob } from './helper.js';
 import { freePort } from './free-port.js';
 
 const IDEA = 'A marketplace where neighbours lend each other tools';
-const CHUNKS = Array.from({ length: 12 }, (_, i) => (i === 0 ? '# Spec\n\n' : `- requirement ${i}: the tool is returned clean ✓\n`));
+const CHUNKS = Array.from({ length: 12 }, (_, i) =>
+  i === 0 ? '# Spec\n\n' : `- requirement ${i}: the tool is returned clean ✓\n`,
+);
 
 interface Tap {
   after(fn: () => unknown): void;
@@ -14,7 +25,10 @@ interface Tap {
 
 /** A server whose generator streams CHUNKS slowly enough to watch, and a client that is closed with the test. */
 async function setUp(tap: Tap, options: { mode?: string; delayMs?: number; client?: Partial<ClientOptions> } = {}) {
-  const fake = fakeGemini(tap, options.mode ?? 'ok', { GEMINI_FAKE_DELAY_MS: String(options.delayMs ?? 30), GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
+  const fake = fakeGemini(tap, options.mode ?? 'ok', {
+    GEMINI_FAKE_DELAY_MS: String(options.delayMs ?? 30),
+    GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS),
+  });
   const app = await build(tap, { config: fake.config, env: fake.env, listen: true });
   const client = createClient({ baseUrl: baseUrl(app), pollIntervalMs: 20, reconnectBaseMs: 50, ...options.client });
   tap.after(() => client.close());
@@ -33,7 +47,10 @@ function recorder() {
     /** The text of the last attempt, as the deltas built it. */
     text() {
       const last = updates.at(-1)?.attempt;
-      return updates.filter((u) => u.attempt === last).map((u) => u.delta ?? '').join('');
+      return updates
+        .filter((u) => u.attempt === last)
+        .map((u) => u.delta ?? '')
+        .join('');
     },
     strictlyIncreasing() {
       return updates.every((u, i) => i === 0 || u.seq > updates[i - 1]!.seq);
@@ -73,7 +90,13 @@ t.test('when the WebSocket path is blocked, polling still delivers the whole tex
     await t.test(why, async (t) => {
       const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '30', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
       const app = await build(t, { config: fake.config, env: fake.env, listen: true });
-      const client = createClient({ baseUrl: baseUrl(app), wsUrl: wsUrl(app), pollIntervalMs: 20, reconnectBaseMs: 50, sse: false });
+      const client = createClient({
+        baseUrl: baseUrl(app),
+        wsUrl: wsUrl(app),
+        pollIntervalMs: 20,
+        reconnectBaseMs: 50,
+        sse: false,
+      });
       t.after(() => client.close());
       const seen = recorder();
 
@@ -88,39 +111,49 @@ t.test('when the WebSocket path is blocked, polling still delivers the whole tex
   }
 });
 
-t.test('when the WebSocket is blocked, Server-Sent Events come before polling, and polling takes over when the stream breaks', async (t) => {
-  const blocked = `ws://127.0.0.1:${await freePort()}/api/ws`;
-  const { client } = await setUp(t, { client: { wsUrl: blocked } });
-  const seen = recorder();
-  const idea = await client.generateSpec(IDEA, seen);
-  t.same(seen.transports, ['sse'], 'the event stream, without polling');
-  t.same(seen.updates.map((u) => u.seq), seen.updates.map((_, i) => i + 1), 'every event once, in order');
-  t.equal(seen.text(), CHUNKS.join(''));
-  t.equal(idea.generatedSpec, CHUNKS.join(''));
+t.test(
+  'when the WebSocket is blocked, Server-Sent Events come before polling, and polling takes over when the stream breaks',
+  async (t) => {
+    const blocked = `ws://127.0.0.1:${await freePort()}/api/ws`;
+    const { client } = await setUp(t, { client: { wsUrl: blocked } });
+    const seen = recorder();
+    const idea = await client.generateSpec(IDEA, seen);
+    t.same(seen.transports, ['sse'], 'the event stream, without polling');
+    t.same(
+      seen.updates.map((u) => u.seq),
+      seen.updates.map((_, i) => i + 1),
+      'every event once, in order',
+    );
+    t.equal(seen.text(), CHUNKS.join(''));
+    t.equal(idea.generatedSpec, CHUNKS.join(''));
 
-  const { app: dropping, client: second } = await setUp(t, { delayMs: 50, client: { wsUrl: blocked } });
-  const after = recorder();
-  let cut = false;
-  const end = await second.generateSpec(IDEA, {
-    onTransport: after.onTransport,
-    onUpdate(event) {
-      after.onUpdate(event);
-      if (!cut && event.delta) {
-        cut = true;
-        // The stream's connection dies mid-job, as behind a proxy that times it out.
-        dropping.server.closeAllConnections();
-      }
-    },
-  });
-  t.ok(cut);
-  t.same(after.transports, ['sse', 'polling'], 'the broken stream hands over to polling');
-  t.ok(after.strictlyIncreasing(), 'no update twice, none out of order');
-  t.equal(after.text(), CHUNKS.join(''), 'no text lost or doubled across the hand-over');
-  t.equal(end.generatedSpec, CHUNKS.join(''));
-});
+    const { app: dropping, client: second } = await setUp(t, { delayMs: 50, client: { wsUrl: blocked } });
+    const after = recorder();
+    let cut = false;
+    const end = await second.generateSpec(IDEA, {
+      onTransport: after.onTransport,
+      onUpdate(event) {
+        after.onUpdate(event);
+        if (!cut && event.delta) {
+          cut = true;
+          // The stream's connection dies mid-job, as behind a proxy that times it out.
+          dropping.server.closeAllConnections();
+        }
+      },
+    });
+    t.ok(cut);
+    t.same(after.transports, ['sse', 'polling'], 'the broken stream hands over to polling');
+    t.ok(after.strictlyIncreasing(), 'no update twice, none out of order');
+    t.equal(after.text(), CHUNKS.join(''), 'no text lost or doubled across the hand-over');
+    t.equal(end.generatedSpec, CHUNKS.join(''));
+  },
+);
 
 t.test('polling restarts the text when a retry starts a new attempt', async (t) => {
-  const { client } = await setUp(t, { mode: 'crash-once', client: { wsUrl: `ws://127.0.0.1:${await freePort()}/api/ws`, sse: false } });
+  const { client } = await setUp(t, {
+    mode: 'crash-once',
+    client: { wsUrl: `ws://127.0.0.1:${await freePort()}/api/ws`, sse: false },
+  });
   const seen = recorder();
   const idea = await client.generateSpec(IDEA, seen);
   t.equal(idea.attempts, 2);
@@ -128,27 +161,30 @@ t.test('polling restarts the text when a retry starts a new attempt', async (t) 
   t.equal(seen.text(), CHUNKS.join(''), 'no text of the failed attempt leaks into the second');
 });
 
-t.test('when the server drops the socket mid-job the client polls, reconnects, and misses or repeats nothing', async (t) => {
-  const { app, client } = await setUp(t, { delayMs: 50, client: { sse: false } });
-  const seen = recorder();
-  let dropped = false;
-  const idea = await client.generateSpec(IDEA, {
-    onTransport: seen.onTransport,
-    onUpdate(event) {
-      seen.onUpdate(event);
-      if (!dropped && event.delta) {
-        dropped = true;
-        for (const socket of app.websocketServer.clients as Set<WebSocket>) socket.terminate();
-      }
-    },
-  });
+t.test(
+  'when the server drops the socket mid-job the client polls, reconnects, and misses or repeats nothing',
+  async (t) => {
+    const { app, client } = await setUp(t, { delayMs: 50, client: { sse: false } });
+    const seen = recorder();
+    let dropped = false;
+    const idea = await client.generateSpec(IDEA, {
+      onTransport: seen.onTransport,
+      onUpdate(event) {
+        seen.onUpdate(event);
+        if (!dropped && event.delta) {
+          dropped = true;
+          for (const socket of app.websocketServer.clients as Set<WebSocket>) socket.terminate();
+        }
+      },
+    });
 
-  t.ok(dropped);
-  t.same(seen.transports, ['websocket', 'polling', 'websocket'], 'fell back, then went back to the socket');
-  t.ok(seen.strictlyIncreasing(), 'no update twice, none out of order');
-  t.equal(seen.text(), CHUNKS.join(''), 'no text lost or doubled across the reconnect');
-  t.equal(idea.generatedSpec, CHUNKS.join(''));
-});
+    t.ok(dropped);
+    t.same(seen.transports, ['websocket', 'polling', 'websocket'], 'fell back, then went back to the socket');
+    t.ok(seen.strictlyIncreasing(), 'no update twice, none out of order');
+    t.equal(seen.text(), CHUNKS.join(''), 'no text lost or doubled across the reconnect');
+    t.equal(idea.generatedSpec, CHUNKS.join(''));
+  },
+);
 
 t.test('cancel stops the job; generateSpec rejects with JobCancelledError', async (t) => {
   const { client } = await setUp(t, { delayMs: 100 });
@@ -288,5 +324,8 @@ t.test('health and the metrics summary', async (t) => {
   t.match(report, { status: /^(OK|DEGRADED|DOWN)$/, version: String, services: { database: Object } });
   await client.getSpec(1).catch(() => undefined);
   const summary = await client.metricsSummary('5m');
-  t.ok(summary.routes.some((r) => r.route === '/api/spec/:id'), 'the client\'s own request shows in the summary');
+  t.ok(
+    summary.routes.some((r) => r.route === '/api/spec/:id'),
+    "the client's own request shows in the summary",
+  );
 });

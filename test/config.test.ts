@@ -11,13 +11,20 @@ t.test('defaults need no environment at all', async (t) => {
   t.equal(config.TURSO_DATABASE_URL, 'file:./data/idea2spec.db');
 });
 
-t.test('cluster mode: ROLE defaults to all, and api or worker come with REDIS_URL; lock and stall defaults recover in seconds', async (t) => {
-  const single = loadConfig({});
-  t.equal(single.ROLE, 'all');
-  t.equal(single.REDIS_URL, undefined, 'no Redis unless asked for');
-  t.same([single.JOB_LOCK_DURATION_MS, single.JOB_STALLED_INTERVAL_MS, single.JOB_ENQUEUE_TIMEOUT_MS], [10_000, 5000, 2000]);
-  for (const role of ['api', 'worker', 'all'] as const) t.equal(loadConfig({ ROLE: role, REDIS_URL: 'redis://127.0.0.1:6379' }).ROLE, role);
-});
+t.test(
+  'cluster mode: ROLE defaults to all, and api or worker come with REDIS_URL; lock and stall defaults recover in seconds',
+  async (t) => {
+    const single = loadConfig({});
+    t.equal(single.ROLE, 'all');
+    t.equal(single.REDIS_URL, undefined, 'no Redis unless asked for');
+    t.same(
+      [single.JOB_LOCK_DURATION_MS, single.JOB_STALLED_INTERVAL_MS, single.JOB_ENQUEUE_TIMEOUT_MS],
+      [10_000, 5000, 2000],
+    );
+    for (const role of ['api', 'worker', 'all'] as const)
+      t.equal(loadConfig({ ROLE: role, REDIS_URL: 'redis://127.0.0.1:6379' }).ROLE, role);
+  },
+);
 
 t.test('values are coerced from strings', async (t) => {
   const config = loadConfig({ PORT: '8080', JOB_CONCURRENCY: '4', GENERATOR: 'offline' });
@@ -38,7 +45,10 @@ t.test('a bad value is rejected with a message naming the variable', async (t) =
     [{ TURSO_DATABASE_URL: 'postgres://x' }, /TURSO_DATABASE_URL/],
     [{ ROLE: 'scheduler' }, /ROLE/],
     [{ ROLE: 'worker' }, /ROLE: worker needs REDIS_URL/],
-    [{ REDIS_URL: 'redis://127.0.0.1:6379', JOB_LOCK_DURATION_MS: '4000', JOB_STALLED_INTERVAL_MS: '8000' }, /JOB_STALLED_INTERVAL_MS: 8000 is longer than JOB_LOCK_DURATION_MS/],
+    [
+      { REDIS_URL: 'redis://127.0.0.1:6379', JOB_LOCK_DURATION_MS: '4000', JOB_STALLED_INTERVAL_MS: '8000' },
+      /JOB_STALLED_INTERVAL_MS: 8000 is longer than JOB_LOCK_DURATION_MS/,
+    ],
     [{ JOB_LOCK_DURATION_MS: '10' }, /JOB_LOCK_DURATION_MS/],
   ];
   for (const [env, message] of cases) {
@@ -61,5 +71,9 @@ t.test('the server refuses to start on a bad value and says why', async (t) => {
 });
 
 t.test('.env.example lists every variable with its default', async (t) => {
-  t.equal(readFileSync(new URL('../.env.example', import.meta.url), 'utf8'), renderEnvExample(), 'run `npm run env:example` after changing src/config.ts');
+  t.equal(
+    readFileSync(new URL('../.env.example', import.meta.url), 'utf8'),
+    renderEnvExample(),
+    'run `npm run env:example` after changing src/config.ts',
+  );
 });

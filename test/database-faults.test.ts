@@ -28,7 +28,11 @@ async function setup(t: Test) {
 function assertUnavailable(t: Test, res: { statusCode: number; json(): any }, what: string) {
   t.equal(res.statusCode, 503, what);
   const body = res.json();
-  t.match(body, { statusCode: 503, code: 'DATABASE_UNAVAILABLE', error: 'Service Unavailable', requestId: String }, what);
+  t.match(
+    body,
+    { statusCode: 503, code: 'DATABASE_UNAVAILABLE', error: 'Service Unavailable', requestId: String },
+    what,
+  );
   t.notMatch(body.message, /SQLITE|insert|ideas|Failed query/i, 'no internals leak');
 }
 
@@ -57,7 +61,11 @@ t.test('a database locked by another writer: 503 once the busy timeout runs out,
   await lock.execute({ sql: 'UPDATE ideas SET updated_at = updated_at WHERE id = ?', args: [first.id] });
 
   assertUnavailable(t, await submit(app, IDEA), 'submit while locked');
-  t.equal((await app.inject({ method: 'GET', url: `/api/job/${first.jobId}/status` })).statusCode, 200, 'WAL readers are not blocked');
+  t.equal(
+    (await app.inject({ method: 'GET', url: `/api/job/${first.jobId}/status` })).statusCode,
+    200,
+    'WAL readers are not blocked',
+  );
   await lock.rollback();
   await assertRecovered(t, app);
 });
@@ -84,10 +92,13 @@ t.test('a job that finishes while the database is read-only is written once it i
   });
   t.equal((await app.ideas.findById(accepted.id))!.status, 'processing', 'the row could not be written yet');
   await app.dbClient.execute('PRAGMA query_only = OFF');
-  const row = await waitFor(async () => {
-    const r = await app.ideas.findById(accepted.id);
-    return r?.status === 'completed' ? r : undefined;
-  }, { what: 'the delayed write' });
+  const row = await waitFor(
+    async () => {
+      const r = await app.ideas.findById(accepted.id);
+      return r?.status === 'completed' ? r : undefined;
+    },
+    { what: 'the delayed write' },
+  );
   t.equal(row.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n', 'the whole spec landed');
 });
 
@@ -95,10 +106,13 @@ t.test('a job that finishes while the database is read-only is written once it i
 const OUTAGE_MS = 8000;
 
 async function assertDown(t: Test, app: Awaited<ReturnType<typeof build>>, cause: RegExp) {
-  const health = await waitFor(async () => {
-    const res = await app.inject({ url: '/api/health' });
-    return res.statusCode === 503 ? res.json() : undefined;
-  }, { what: 'health to go DOWN', timeoutMs: 30_000 });
+  const health = await waitFor(
+    async () => {
+      const res = await app.inject({ url: '/api/health' });
+      return res.statusCode === 503 ? res.json() : undefined;
+    },
+    { what: 'health to go DOWN', timeoutMs: 30_000 },
+  );
   t.equal(health.status, 'DOWN');
   t.match(health.services.database.error, cause, 'the database service says why');
   t.ok(health.services.database.error.length < 400, 'in a few words: no SQL, no parameters');
@@ -114,10 +128,13 @@ async function assertHealthy(t: Test, app: Awaited<ReturnType<typeof build>>) {
 
 async function storedWhenDone(app: Awaited<ReturnType<typeof build>>, id: number) {
   try {
-    return await waitFor(async () => {
-      const r = await app.ideas.findById(id);
-      return r?.status === 'completed' ? r : undefined;
-    }, { what: 'the job row to land', timeoutMs: 60_000 });
+    return await waitFor(
+      async () => {
+        const r = await app.ideas.findById(id);
+        return r?.status === 'completed' ? r : undefined;
+      },
+      { what: 'the job row to land', timeoutMs: 60_000 },
+    );
   } catch (err) {
     const failure = JSON.stringify(app.jobs.rowWriteFailure());
     throw new Error(`${(err as Error).message}; the last write failure: ${failure}`, { cause: err });
@@ -138,8 +155,14 @@ function allowed(make: (dir: string) => void, undo: (dir: string) => void): bool
   }
 }
 const run = (command: string, ...args: string[]) => execFileSync(command, args, { stdio: 'ignore' });
-const canMount = allowed((d) => run('mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', d), (d) => run('umount', d));
-const canChattr = allowed((d) => run('chattr', '+i', d), (d) => run('chattr', '-i', d));
+const canMount = allowed(
+  (d) => run('mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', d),
+  (d) => run('umount', d),
+);
+const canChattr = allowed(
+  (d) => run('chattr', '+i', d),
+  (d) => run('chattr', '-i', d),
+);
 
 /** An 8 MB tmpfs for the database, unmounted when the test ends. */
 function smallDisk(t: Test): string {
@@ -164,43 +187,61 @@ function fillDisk(dir: string): string {
   return filler;
 }
 
-t.test('a full disk while a spec streams: the finished job lands once there is room', { skip: canMount ? false : 'mounting a small tmpfs needs root with CAP_SYS_ADMIN' }, async (t) => {
-  const disk = smallDisk(t);
-  const chunks = Array.from({ length: 12 }, (_, i) => `## Part ${i}\n${'Every screen, every rule and every edge case of the app. '.repeat(150)}\n`);
-  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '100', GEMINI_FAKE_CHUNKS: JSON.stringify(chunks) });
-  const app = await build(t, { dbFile: join(disk, 'full.db'), config: { ...fake.config, HEALTH_SAMPLE_MS: 100 }, env: fake.env });
-  const accepted = (await submit(app, IDEA)).json();
-  await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
-  const filler = fillDisk(disk);
-  await waitFor(async () => isTerminal((await app.jobs.snapshot(accepted.jobId))?.status ?? 'queued'), {
-    what: 'the job to end in memory',
-  });
-  await assertDown(t, app, /writes fail/);
-  await sleep(OUTAGE_MS);
-  t.not((await app.ideas.findById(accepted.id))!.status, 'completed', 'not stored while the disk is full');
-  rmSync(filler);
-  const row = await storedWhenDone(app, accepted.id);
-  t.equal(row.generatedSpec, chunks.join(''), 'the whole spec landed');
-  t.equal(fake.calls().length, 1, 'the generator ran once');
-  await assertHealthy(t, app);
-});
+t.test(
+  'a full disk while a spec streams: the finished job lands once there is room',
+  { skip: canMount ? false : 'mounting a small tmpfs needs root with CAP_SYS_ADMIN' },
+  async (t) => {
+    const disk = smallDisk(t);
+    const chunks = Array.from(
+      { length: 12 },
+      (_, i) => `## Part ${i}\n${'Every screen, every rule and every edge case of the app. '.repeat(150)}\n`,
+    );
+    const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '100', GEMINI_FAKE_CHUNKS: JSON.stringify(chunks) });
+    const app = await build(t, {
+      dbFile: join(disk, 'full.db'),
+      config: { ...fake.config, HEALTH_SAMPLE_MS: 100 },
+      env: fake.env,
+    });
+    const accepted = (await submit(app, IDEA)).json();
+    await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
+    const filler = fillDisk(disk);
+    await waitFor(async () => isTerminal((await app.jobs.snapshot(accepted.jobId))?.status ?? 'queued'), {
+      what: 'the job to end in memory',
+    });
+    await assertDown(t, app, /writes fail/);
+    await sleep(OUTAGE_MS);
+    t.not((await app.ideas.findById(accepted.id))!.status, 'completed', 'not stored while the disk is full');
+    rmSync(filler);
+    const row = await storedWhenDone(app, accepted.id);
+    t.equal(row.generatedSpec, chunks.join(''), 'the whole spec landed');
+    t.equal(fake.calls().length, 1, 'the generator ran once');
+    await assertHealthy(t, app);
+  },
+);
 
-t.test('a database file made immutable: health is DOWN and not ready until it is writable again', { skip: canChattr ? false : 'chattr +i needs root with CAP_LINUX_IMMUTABLE' }, async (t) => {
-  const dbFile = join(tempDir(t), 'immutable.db');
-  const app = await build(t, { dbFile, config: { HEALTH_SAMPLE_MS: 100 } });
-  await assertHealthy(t, app);
-  run('chattr', '+i', dbFile);
-  // Registered after build(), so it runs before the temporary directory is removed.
-  t.teardown(() => run('chattr', '-i', dbFile));
-  await assertDown(t, app, /immutable\.db is not writable/);
-  run('chattr', '-i', dbFile);
-  await assertHealthy(t, app);
-});
+t.test(
+  'a database file made immutable: health is DOWN and not ready until it is writable again',
+  { skip: canChattr ? false : 'chattr +i needs root with CAP_LINUX_IMMUTABLE' },
+  async (t) => {
+    const dbFile = join(tempDir(t), 'immutable.db');
+    const app = await build(t, { dbFile, config: { HEALTH_SAMPLE_MS: 100 } });
+    await assertHealthy(t, app);
+    run('chattr', '+i', dbFile);
+    // Registered after build(), so it runs before the temporary directory is removed.
+    t.teardown(() => run('chattr', '-i', dbFile));
+    await assertDown(t, app, /immutable\.db is not writable/);
+    run('chattr', '-i', dbFile);
+    await assertHealthy(t, app);
+  },
+);
 
-t.test('a database file deleted under the running service: health is DOWN and not ready, naming the file', async (t) => {
-  const dbFile = join(tempDir(t), 'deleted.db');
-  const app = await build(t, { dbFile, config: { HEALTH_SAMPLE_MS: 100 } });
-  await assertHealthy(t, app);
-  rmSync(dbFile);
-  await assertDown(t, app, /deleted\.db is gone/);
-});
+t.test(
+  'a database file deleted under the running service: health is DOWN and not ready, naming the file',
+  async (t) => {
+    const dbFile = join(tempDir(t), 'deleted.db');
+    const app = await build(t, { dbFile, config: { HEALTH_SAMPLE_MS: 100 } });
+    await assertHealthy(t, app);
+    rmSync(dbFile);
+    await assertDown(t, app, /deleted\.db is gone/);
+  },
+);

@@ -22,7 +22,15 @@ function orphaning(t: Test, mode: 'orphan' | 'orphan-hang', how: 'setsid' | 'nod
 for (const how of ['setsid', 'node'] as const) {
   t.test(`${how}: a CLI that exits while its detached grandchild holds stdout completes its job`, async (t) => {
     const fake = orphaning(t, 'orphan', how);
-    const app = await build(t, { config: { ...fake.config, GEMINI_TIMEOUT_MS: 60_000, GEMINI_INACTIVITY_TIMEOUT_MS: 60_000, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });
+    const app = await build(t, {
+      config: {
+        ...fake.config,
+        GEMINI_TIMEOUT_MS: 60_000,
+        GEMINI_INACTIVITY_TIMEOUT_MS: 60_000,
+        GEMINI_MAX_ATTEMPTS: 1,
+      },
+      env: fake.env,
+    });
     const accepted = (await submit(app, { idea: IDEA })).json();
     const status = await waitForJob(app, accepted.jobId);
     t.equal(status.status, 'completed');
@@ -33,7 +41,16 @@ for (const how of ['setsid', 'node'] as const) {
 
   t.test(`${how}: cancel frees the slot at once although the grandchild still holds stdout`, async (t) => {
     const fake = orphaning(t, 'orphan-hang', how);
-    const app = await build(t, { config: { ...fake.config, JOB_CONCURRENCY: 1, GEMINI_TIMEOUT_MS: 60_000, GEMINI_INACTIVITY_TIMEOUT_MS: 60_000, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });
+    const app = await build(t, {
+      config: {
+        ...fake.config,
+        JOB_CONCURRENCY: 1,
+        GEMINI_TIMEOUT_MS: 60_000,
+        GEMINI_INACTIVITY_TIMEOUT_MS: 60_000,
+        GEMINI_MAX_ATTEMPTS: 1,
+      },
+      env: fake.env,
+    });
     const first = (await submit(app, { idea: IDEA })).json();
     await fake.orphanStarted();
     t.equal((await app.inject({ method: 'POST', url: `/api/job/${first.jobId}/cancel` })).statusCode, 202);
@@ -45,7 +62,10 @@ for (const how of ['setsid', 'node'] as const) {
 
 t.test('the wall-clock timeout ends a job whose CLI is gone but whose orphan holds stdout', async (t) => {
   const fake = orphaning(t, 'orphan-hang', 'setsid');
-  const app = await build(t, { config: { ...fake.config, GEMINI_TIMEOUT_MS: 3000, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });
+  const app = await build(t, {
+    config: { ...fake.config, GEMINI_TIMEOUT_MS: 3000, GEMINI_MAX_ATTEMPTS: 1 },
+    env: fake.env,
+  });
   const accepted = (await submit(app, { idea: IDEA })).json();
   await fake.orphanStarted();
   const status = await waitForJob(app, accepted.jobId);
@@ -53,12 +73,18 @@ t.test('the wall-clock timeout ends a job whose CLI is gone but whose orphan hol
   t.equal(status.error.code, 'GENERATOR_TIMEOUT');
 });
 
-t.test('shutdown does not wait for an orphan that holds a running job\'s stdout', async (t) => {
+t.test("shutdown does not wait for an orphan that holds a running job's stdout", async (t) => {
   const fake = orphaning(t, 'orphan-hang', 'node');
-  const app = await build(t, { config: { ...fake.config, GEMINI_TIMEOUT_MS: 60_000, GEMINI_INACTIVITY_TIMEOUT_MS: 60_000, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });
+  const app = await build(t, {
+    config: { ...fake.config, GEMINI_TIMEOUT_MS: 60_000, GEMINI_INACTIVITY_TIMEOUT_MS: 60_000, GEMINI_MAX_ATTEMPTS: 1 },
+    env: fake.env,
+  });
   const accepted = (await submit(app, { idea: IDEA })).json();
   await fake.orphanStarted();
-  const closed = await Promise.race([app.close().then(() => 'closed'), new Promise((r) => setTimeout(r, 20_000, 'hung')).then((v) => v)]);
+  const closed = await Promise.race([
+    app.close().then(() => 'closed'),
+    new Promise((r) => setTimeout(r, 20_000, 'hung')).then((v) => v),
+  ]);
   t.equal(closed, 'closed', 'app.close() resolved');
   t.ok(accepted.jobId);
 });

@@ -29,7 +29,11 @@ t.test('a CLI that keeps crashing is retried, then the job fails with the crash 
 t.test('a slow drip streams every piece, in order, to a WebSocket subscriber', async (t) => {
   const chunks = Array.from({ length: 15 }, (_, i) => `line ${i} ${'é漢🙂'.repeat(i)}\n`);
   const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_CHUNKS: JSON.stringify(chunks), GEMINI_FAKE_DELAY_MS: '60' });
-  const app = await build(t, { config: { ...fake.config, GEMINI_INACTIVITY_TIMEOUT_MS: 5000 }, env: fake.env, listen: true });
+  const app = await build(t, {
+    config: { ...fake.config, GEMINI_INACTIVITY_TIMEOUT_MS: 5000 },
+    env: fake.env,
+    listen: true,
+  });
   const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
   t.after(() => ws.close());
   const { jobId } = (await submit(app, IDEA)).json();
@@ -38,7 +42,11 @@ t.test('a slow drip streams every piece, in order, to a WebSocket subscriber', a
   t.equal(end.status, 'completed');
   const events = ws.events(jobId);
   const seqs = events.map((e) => e.seq);
-  t.same(seqs, seqs.map((_, i) => i + 1), 'seq 1, 2, 3… without gaps or repeats');
+  t.same(
+    seqs,
+    seqs.map((_, i) => i + 1),
+    'seq 1, 2, 3… without gaps or repeats',
+  );
   t.equal(events.map((e) => e.delta ?? '').join(''), chunks.join(''), 'the deltas add up to the spec');
 });
 
@@ -62,11 +70,18 @@ t.test('a CLI without the execute bit fails the job with GENERATOR_NOT_EXECUTABL
 });
 
 t.test('a client that hangs up during ?wait=true stops waiting, not the job', async (t) => {
-  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_CHUNKS: JSON.stringify(Array(10).fill('drip\n')), GEMINI_FAKE_DELAY_MS: '80' });
+  const fake = fakeGemini(t, 'ok', {
+    GEMINI_FAKE_CHUNKS: JSON.stringify(Array(10).fill('drip\n')),
+    GEMINI_FAKE_DELAY_MS: '80',
+  });
   const app = await build(t, { config: fake.config, env: fake.env, listen: true });
   const { port } = new URL(baseUrl(app));
   const body = JSON.stringify(IDEA);
-  const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'idempotency-key': 'hang-up-1' };
+  const headers = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    'idempotency-key': 'hang-up-1',
+  };
   const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/generate?wait=true', headers });
   req.on('error', () => {});
   req.end(body);

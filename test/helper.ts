@@ -54,7 +54,12 @@ export async function build(t: Tap, options: BuildOptions = {}): Promise<Fastify
       ...options.config,
     },
   );
-  const app = await buildApp({ config, generatorEnv: options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME }, webhookResolver: options.webhookResolver, webRoot: options.webRoot });
+  const app = await buildApp({
+    config,
+    generatorEnv: options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME },
+    webhookResolver: options.webhookResolver,
+    webRoot: options.webRoot,
+  });
   t.after(() => app.close());
   if (options.listen) await app.listen({ port: 0, host: '127.0.0.1' });
   else await app.ready();
@@ -74,7 +79,13 @@ export function fakeGemini(t: Tap, mode: string, extra: NodeJS.ProcessEnv = {}) 
     config: { GENERATOR: 'gemini' as const, GEMINI_CLI_PATH: fixture('fake-gemini.mjs') },
     env: { PATH: process.env.PATH, HOME: process.env.HOME, GEMINI_FAKE_MODE: mode, GEMINI_FAKE_LOG: log, ...extra },
     calls(): Array<Record<string, any>> {
-      return existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+      return existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+        : [];
     },
   };
 }
@@ -88,7 +99,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -164,7 +178,11 @@ export class WsClient {
   }
 }
 
-export async function submit(app: FastifyInstance, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+export async function submit(
+  app: FastifyInstance,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
   return app.inject({ method: 'POST', url: '/api/generate', payload: body, headers });
 }
 

@@ -6,10 +6,16 @@ const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
 
 t.test('English: word forms, case and accents; every word must match', async (t) => {
   const app = await build(t);
-  const running = await storeIdea(app, { idea: 'A running club for busy parents', spec: '## Overview\nMembers meet twice a week.' });
+  const running = await storeIdea(app, {
+    idea: 'A running club for busy parents',
+    spec: '## Overview\nMembers meet twice a week.',
+  });
   const run = await storeIdea(app, { idea: 'Plan a charity run through the old town', spec: '' });
   const cafe = await storeIdea(app, { idea: 'A map of every Café in Zürich with opening hours' });
-  const spec = await storeIdea(app, { idea: 'Neighbours lend each other tools', spec: '## Requirements\nBorrowers must return tools within seven days.' });
+  const spec = await storeIdea(app, {
+    idea: 'Neighbours lend each other tools',
+    spec: '## Requirements\nBorrowers must return tools within seven days.',
+  });
 
   t.same(sorted(await searchIds(app, 'running')), sorted([running.id, run.id]), '"running" finds "run"');
   t.same(sorted(await searchIds(app, 'run')), sorted([running.id, run.id]), '"run" finds "running"');
@@ -24,18 +30,41 @@ t.test('Chinese, Japanese, Korean and Thai: substrings of any length, two-charac
   const traditional = await storeIdea(app, { idea: '一個幫助家庭分配家務的應用程式，家長可以設定每週任務。' });
   const atTheEnd = await storeIdea(app, { idea: '我想要一個公平分配家務' });
   const simplified = await storeIdea(app, { idea: '一个帮助家庭分配家务的应用' });
-  const englishWithChineseSpec = await storeIdea(app, { idea: 'A chore-sharing app for families', spec: '## 概述\n家務分配，每週輪換。' });
+  const englishWithChineseSpec = await storeIdea(app, {
+    idea: 'A chore-sharing app for families',
+    spec: '## 概述\n家務分配，每週輪換。',
+  });
   const japanese = await storeIdea(app, { idea: '近所の犬の飼い主が散歩仲間を見つけられるアプリ' });
   const korean = await storeIdea(app, { idea: '가족이 집안일을 공평하게 나누는 앱' });
   const thai = await storeIdea(app, { idea: 'แอปสำหรับแบ่งงานบ้านในครอบครัว' });
 
-  t.same(sorted(await searchIds(app, '家務')), sorted([traditional.id, atTheEnd.id, englishWithChineseSpec.id]), 'two characters, also at the very end of the text');
+  t.same(
+    sorted(await searchIds(app, '家務')),
+    sorted([traditional.id, atTheEnd.id, englishWithChineseSpec.id]),
+    'two characters, also at the very end of the text',
+  );
   t.same(sorted(await searchIds(app, '分配家務')), sorted([traditional.id, atTheEnd.id]));
-  t.same(sorted(await searchIds(app, '家')), sorted([traditional.id, atTheEnd.id, simplified.id, englishWithChineseSpec.id]), 'one character');
-  t.same(await searchIds(app, '家务'), [simplified.id], 'simplified and traditional characters are different characters');
+  t.same(
+    sorted(await searchIds(app, '家')),
+    sorted([traditional.id, atTheEnd.id, simplified.id, englishWithChineseSpec.id]),
+    'one character',
+  );
+  t.same(
+    await searchIds(app, '家务'),
+    [simplified.id],
+    'simplified and traditional characters are different characters',
+  );
   t.same(await searchIds(app, '家務 app'), [englishWithChineseSpec.id], 'Chinese and English terms together');
-  t.same(await searchIds(app, 'chore 家務分配 概述'), [englishWithChineseSpec.id], 'a word, a long and a short run: three indexes at once');
-  t.same(sorted(await searchIds(app, '「家務」，')), sorted([traditional.id, atTheEnd.id, englishWithChineseSpec.id]), 'punctuation around a term is ignored');
+  t.same(
+    await searchIds(app, 'chore 家務分配 概述'),
+    [englishWithChineseSpec.id],
+    'a word, a long and a short run: three indexes at once',
+  );
+  t.same(
+    sorted(await searchIds(app, '「家務」，')),
+    sorted([traditional.id, atTheEnd.id, englishWithChineseSpec.id]),
+    'punctuation around a term is ignored',
+  );
   t.same(await searchIds(app, '散歩仲間'), [japanese.id]);
   t.same(await searchIds(app, 'アプリ'), [japanese.id]);
   t.same(await searchIds(app, '犬'), [japanese.id]);
@@ -47,12 +76,22 @@ t.test('Chinese, Japanese, Korean and Thai: substrings of any length, two-charac
 
 t.test('results are ranked, with a highlighted snippet that is safe HTML', async (t) => {
   const app = await build(t);
-  const strong = await storeIdea(app, { idea: 'Quokka sanctuary: adopt a quokka, visit the quokka island', createdAt: Date.now() - 60_000 });
-  const weak = await storeIdea(app, { idea: 'A travel planner for Western Australia', spec: `## Overview\n${'Beaches and national parks. '.repeat(40)}Some visitors ask about the quokka.` });
+  const strong = await storeIdea(app, {
+    idea: 'Quokka sanctuary: adopt a quokka, visit the quokka island',
+    createdAt: Date.now() - 60_000,
+  });
+  const weak = await storeIdea(app, {
+    idea: 'A travel planner for Western Australia',
+    spec: `## Overview\n${'Beaches and national parks. '.repeat(40)}Some visitors ask about the quokka.`,
+  });
   const html = await storeIdea(app, { idea: 'Say <b>hello</b> & "bye" to quokka fans' });
 
   const page = await history(app, { search: 'quokka' });
-  t.same(page.data.map((d) => d.id), [strong.id, html.id, weak.id], 'a hit in the idea, many times, beats a hit deep in a long spec; relevance beats recency');
+  t.same(
+    page.data.map((d) => d.id),
+    [strong.id, html.id, weak.id],
+    'a hit in the idea, many times, beats a hit deep in a long spec; relevance beats recency',
+  );
   t.match(page.data[0].snippet, /<mark>Quokka<\/mark>/);
   t.match(page.data[2].snippet, /<mark>quokka<\/mark>/);
   t.ok(page.data[2].snippet.startsWith('…') && page.data[2].snippet.length < 300, 'the snippet is cut around the hit');
@@ -67,35 +106,96 @@ t.test('results are ranked, with a highlighted snippet that is safe HTML', async
 });
 
 const HOSTILE = [
-  `O'Brien`, `"`, `""`, `"unbalanced`, `'`, `''`, `AND (`, `OR`, `NOT app`, `app AND`, `NEAR(app club, 2)`, `NEAR`, `*`, `app*`, `*app`, `-`, `-app`, `--`, `+app`, `^app`,
-  `(`, `)`, `((app))`, `{user_input}: app`, `{user_input generated_spec}:(app)`, `user_input:app`, `status:completed`, `a:b:c`, `:`, `\\`, `%`, `_`, `%_%`,
-  `';DROP TABLE ideas;--`, `1=1 OR 1=1`, `🚀`, `👩🏽‍💻 app`, `\u0000`, `app\u0000club`, `\u200b`, `\u202e`, `..`, `&&`, `||`, `[x](y)`, `<script>alert(1)</script>`,
-  `${'a'.repeat(500)}`, `${'家'.repeat(250)}`, Array.from({ length: 60 }, (_, i) => `w${i}`).join(' '), `ＡＮＤ　（`, `مرحبا`, `\uD800`, `app\r\nclub`, `\ttab`, `create app`,
+  `O'Brien`,
+  `"`,
+  `""`,
+  `"unbalanced`,
+  `'`,
+  `''`,
+  `AND (`,
+  `OR`,
+  `NOT app`,
+  `app AND`,
+  `NEAR(app club, 2)`,
+  `NEAR`,
+  `*`,
+  `app*`,
+  `*app`,
+  `-`,
+  `-app`,
+  `--`,
+  `+app`,
+  `^app`,
+  `(`,
+  `)`,
+  `((app))`,
+  `{user_input}: app`,
+  `{user_input generated_spec}:(app)`,
+  `user_input:app`,
+  `status:completed`,
+  `a:b:c`,
+  `:`,
+  `\\`,
+  `%`,
+  `_`,
+  `%_%`,
+  `';DROP TABLE ideas;--`,
+  `1=1 OR 1=1`,
+  `🚀`,
+  `👩🏽‍💻 app`,
+  `\u0000`,
+  `app\u0000club`,
+  `\u200b`,
+  `\u202e`,
+  `..`,
+  `&&`,
+  `||`,
+  `[x](y)`,
+  `<script>alert(1)</script>`,
+  `${'a'.repeat(500)}`,
+  `${'家'.repeat(250)}`,
+  Array.from({ length: 60 }, (_, i) => `w${i}`).join(' '),
+  `ＡＮＤ　（`,
+  `مرحبا`,
+  `\uD800`,
+  `app\r\nclub`,
+  `\ttab`,
+  `create app`,
 ];
 
-t.test(`any text is a valid query: ${HOSTILE.length} hostile strings answer 200 and never reach FTS5 as syntax`, async (t) => {
-  const app = await build(t);
-  const obrien = await storeIdea(app, { idea: `O'Brien's bakery wants a pre-order app` });
-  const createApp = await storeIdea(app, { idea: 'Create an app where neighbours swap books' });
-  const operators = await storeIdea(app, { idea: 'A logic puzzle app: AND, OR, NOT and NEAR gates for kids' });
+t.test(
+  `any text is a valid query: ${HOSTILE.length} hostile strings answer 200 and never reach FTS5 as syntax`,
+  async (t) => {
+    const app = await build(t);
+    const obrien = await storeIdea(app, { idea: `O'Brien's bakery wants a pre-order app` });
+    const createApp = await storeIdea(app, { idea: 'Create an app where neighbours swap books' });
+    const operators = await storeIdea(app, { idea: 'A logic puzzle app: AND, OR, NOT and NEAR gates for kids' });
 
-  for (const search of HOSTILE) {
-    const res = await app.inject({ method: 'GET', url: '/api/history', query: { search, limit: '100' } });
-    t.equal(res.statusCode, 200, JSON.stringify(search));
-    const body = res.json();
-    t.ok(Array.isArray(body.data) && typeof body.pagination.total === 'number', `${JSON.stringify(search)} has the list shape`);
-  }
-  t.same(await searchIds(app, `O'Brien`), [obrien.id], 'an apostrophe is part of the text');
-  t.same(await searchIds(app, 'create app'), [createApp.id], 'two plain words');
-  t.same(sorted(await searchIds(app, 'app*')), sorted([obrien.id, createApp.id, operators.id]), '* is not a prefix operator');
-  t.same(await searchIds(app, 'NOT NEAR'), [operators.id], 'operator words are searched as words');
-  t.same(await searchIds(app, 'status:completed'), [], 'no column filter can be injected');
-  t.same(await searchIds(app, '🚀'), [], 'nothing searchable: no results, not everything');
+    for (const search of HOSTILE) {
+      const res = await app.inject({ method: 'GET', url: '/api/history', query: { search, limit: '100' } });
+      t.equal(res.statusCode, 200, JSON.stringify(search));
+      const body = res.json();
+      t.ok(
+        Array.isArray(body.data) && typeof body.pagination.total === 'number',
+        `${JSON.stringify(search)} has the list shape`,
+      );
+    }
+    t.same(await searchIds(app, `O'Brien`), [obrien.id], 'an apostrophe is part of the text');
+    t.same(await searchIds(app, 'create app'), [createApp.id], 'two plain words');
+    t.same(
+      sorted(await searchIds(app, 'app*')),
+      sorted([obrien.id, createApp.id, operators.id]),
+      '* is not a prefix operator',
+    );
+    t.same(await searchIds(app, 'NOT NEAR'), [operators.id], 'operator words are searched as words');
+    t.same(await searchIds(app, 'status:completed'), [], 'no column filter can be injected');
+    t.same(await searchIds(app, '🚀'), [], 'nothing searchable: no results, not everything');
 
-  const tooLong = await app.inject({ method: 'GET', url: '/api/history', query: { search: 'a'.repeat(501) } });
-  t.equal(tooLong.statusCode, 400);
-  t.equal(tooLong.json().code, 'FST_ERR_VALIDATION');
-});
+    const tooLong = await app.inject({ method: 'GET', url: '/api/history', query: { search: 'a'.repeat(501) } });
+    t.equal(tooLong.statusCode, 400);
+    t.equal(tooLong.json().code, 'FST_ERR_VALIDATION');
+  },
+);
 
 t.test('an empty search is no filter', async (t) => {
   const app = await build(t);
@@ -115,12 +215,17 @@ t.test('search forgets deleted ideas and follows changes to the spec and the sta
   t.same(await searchIds(app, 'lighthouse'), [english.id]);
   t.same(await searchIds(app, '看守'), [chinese.id]);
 
-  for (const id of [english.id, chinese.id]) t.equal((await app.inject({ method: 'DELETE', url: `/api/history/${id}` })).statusCode, 200);
+  for (const id of [english.id, chinese.id])
+    t.equal((await app.inject({ method: 'DELETE', url: `/api/history/${id}` })).statusCode, 200);
   t.same(await searchIds(app, 'lighthouse'), []);
   t.same(await searchIds(app, '看守'), []);
   t.same(await searchIds(app, '日誌'), []);
 
-  const edited = await storeIdea(app, { idea: 'A pottery class planner', spec: 'Glaze schedule', status: 'processing' });
+  const edited = await storeIdea(app, {
+    idea: 'A pottery class planner',
+    spec: 'Glaze schedule',
+    status: 'processing',
+  });
   await app.ideas.update(edited.id, { generatedSpec: 'Kiln booking and 窯燒 slots', status: 'completed' });
   t.same(await searchIds(app, 'glaze'), [], 'the old spec is forgotten');
   t.same(await searchIds(app, 'kiln'), [edited.id]);
@@ -133,7 +238,11 @@ t.test('search forgets deleted ideas and follows changes to the spec and the sta
 
 t.test('a generated spec is searchable, and the status filter applies to search', async (t) => {
   const app = await build(t);
-  const res = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: 'A rota for volunteer firefighters in small villages' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/generate?wait=true',
+    payload: { idea: 'A rota for volunteer firefighters in small villages' },
+  });
   t.equal(res.statusCode, 200);
   const { id } = res.json();
   t.same(await searchIds(app, 'clarification'), [id], 'a word only the generated spec has');
@@ -146,7 +255,8 @@ t.test('search pages: a cursor walks every match once while new matches arrive',
   const app = await build(t);
   const start = Date.now() - 1_000_000;
   const ids: number[] = [];
-  for (let i = 0; i < 45; i++) ids.push((await storeIdea(app, { idea: `Harbour idea number ${i}`, createdAt: start + i * 1000 })).id);
+  for (let i = 0; i < 45; i++)
+    ids.push((await storeIdea(app, { idea: `Harbour idea number ${i}`, createdAt: start + i * 1000 })).id);
   await storeIdea(app, { idea: 'Something else entirely' });
 
   const seen: number[] = [];
@@ -166,30 +276,57 @@ t.test('search pages: a cursor walks every match once while new matches arrive',
   t.equal(page.pagination.nextCursor, null);
 });
 
-t.test('only the newest SEARCH_RANK_WINDOW matches are ranked; a query in most of them is listed newest first', async (t) => {
-  const app = await build(t, { config: { SEARCH_RANK_WINDOW: 100 } });
-  const start = Date.now() - 1_000_000;
-  const ids: number[] = [];
-  for (let i = 0; i < 300; i++) {
-    const rare = i % 3 === 0;
-    ids.push((await storeIdea(app, { idea: `Garden club ${i}：分配家務${rare ? ' with beekeeping' : ''}`, spec: rare && i % 2 === 0 ? 'Beekeeping, beekeeping and more beekeeping.' : '', createdAt: start + i * 1000 })).id);
-  }
+t.test(
+  'only the newest SEARCH_RANK_WINDOW matches are ranked; a query in most of them is listed newest first',
+  async (t) => {
+    const app = await build(t, { config: { SEARCH_RANK_WINDOW: 100 } });
+    const start = Date.now() - 1_000_000;
+    const ids: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const rare = i % 3 === 0;
+      ids.push(
+        (
+          await storeIdea(app, {
+            idea: `Garden club ${i}：分配家務${rare ? ' with beekeeping' : ''}`,
+            spec: rare && i % 2 === 0 ? 'Beekeeping, beekeeping and more beekeeping.' : '',
+            createdAt: start + i * 1000,
+          })
+        ).id,
+      );
+    }
 
-  const common = await history(app, { search: 'garden', limit: 100 });
-  t.equal(common.pagination.total, 100);
-  t.same(common.search, { query: 'garden', ranked: false, window: 100, capped: true });
-  t.same(common.data.map((d) => d.id), ids.slice(200).reverse(), 'the 100 newest matches, newest first');
+    const common = await history(app, { search: 'garden', limit: 100 });
+    t.equal(common.pagination.total, 100);
+    t.same(common.search, { query: 'garden', ranked: false, window: 100, capped: true });
+    t.same(
+      common.data.map((d) => d.id),
+      ids.slice(200).reverse(),
+      'the 100 newest matches, newest first',
+    );
 
-  const short = await history(app, { search: '家務', limit: 100 });
-  t.same([short.search?.ranked, short.search?.capped], [false, true]);
-  t.same(short.data.map((d) => d.id), ids.slice(200).reverse());
+    const short = await history(app, { search: '家務', limit: 100 });
+    t.same([short.search?.ranked, short.search?.capped], [false, true]);
+    t.same(
+      short.data.map((d) => d.id),
+      ids.slice(200).reverse(),
+    );
 
-  const sparse = await history(app, { search: 'beekeeping', limit: 100 });
-  t.same(sparse.search, { query: 'beekeeping', ranked: true, window: 100, capped: true }, 'a third of the rows: ranked');
-  const beekeepers = ids.filter((_, i) => i % 3 === 0).slice(-100);
-  t.same(sorted(sparse.data.map((d) => d.id)), sorted(beekeepers), 'among the 100 newest matches');
-  t.ok(sparse.data.slice(0, 17).every((d) => (d.snippet as string).includes('<mark>Beekeeping</mark>, <mark>beekeeping</mark>')), 'the ideas whose spec repeats the word come first');
-});
+    const sparse = await history(app, { search: 'beekeeping', limit: 100 });
+    t.same(
+      sparse.search,
+      { query: 'beekeeping', ranked: true, window: 100, capped: true },
+      'a third of the rows: ranked',
+    );
+    const beekeepers = ids.filter((_, i) => i % 3 === 0).slice(-100);
+    t.same(sorted(sparse.data.map((d) => d.id)), sorted(beekeepers), 'among the 100 newest matches');
+    t.ok(
+      sparse.data
+        .slice(0, 17)
+        .every((d) => (d.snippet as string).includes('<mark>Beekeeping</mark>, <mark>beekeeping</mark>')),
+      'the ideas whose spec repeats the word come first',
+    );
+  },
+);
 
 t.test('a one- or two-character query finds every idea that holds it, whatever character follows it', async (t) => {
   const app = await build(t);
@@ -202,8 +339,15 @@ t.test('a one- or two-character query finds every idea that holds it, whatever c
   for (const search of ['家務', '家', '務']) {
     const page = await history(app, { search, limit: 100 });
     t.equal(page.pagination.total, followers.length, `${search}: every idea is counted`);
-    t.notOk(page.data.some((d) => d.id === unrelated.id), `${search}: and no other`);
+    t.notOk(
+      page.data.some((d) => d.id === unrelated.id),
+      `${search}: and no other`,
+    );
   }
   const last = await history(app, { search: '務' + followers.at(-1), limit: 100 });
-  t.same(last.data.map((d) => d.id), [ids.at(-1)], 'a pair found in one idea only');
+  t.same(
+    last.data.map((d) => d.id),
+    [ids.at(-1)],
+    'a pair found in one idea only',
+  );
 });

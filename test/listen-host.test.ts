@@ -9,7 +9,12 @@ import { tempDir, waitFor } from './helper.js';
 const WARNING = /listening beyond loopback without API_KEY/;
 
 async function start(t: Parameters<typeof tempDir>[0], env: NodeJS.ProcessEnv) {
-  const server = await ServerProcess.start({ LOG_LEVEL: 'info', TURSO_DATABASE_URL: `file:${tempDir(t)}/host.db`, GENERATOR: 'offline', ...env });
+  const server = await ServerProcess.start({
+    LOG_LEVEL: 'info',
+    TURSO_DATABASE_URL: `file:${tempDir(t)}/host.db`,
+    GENERATOR: 'offline',
+    ...env,
+  });
   t.after(() => server.stop());
   return server;
 }
@@ -20,9 +25,14 @@ t.test('without HOST the service listens on loopback only, and does not warn', a
   const listening = [...server.output.matchAll(/Server listening at (http:\/\/\S+?)"/g)].map((m) => m[1]);
   t.same(listening, [server.url], 'one address, on loopback');
   t.notMatch(server.output, WARNING);
-  const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal);
   if (external) {
-    const reached = await fetch(`http://${external.address}:${new URL(server.url).port}/api/live`).then(() => true, () => false);
+    const reached = await fetch(`http://${external.address}:${new URL(server.url).port}/api/live`).then(
+      () => true,
+      () => false,
+    );
     t.notOk(reached, `not reachable on ${external.address}`);
   }
 });

@@ -38,28 +38,53 @@ t.test('one JSON line per request; job lines carry the job id; secrets never rea
       ...fake.config,
     },
   );
-  const app = await buildApp({ config, logger: { ...(loggerOptions(config) as object), stream }, generatorEnv: { ...fake.env, GOOGLE_API_KEY: SECRETS.GEMINI_API_KEY } });
+  const app = await buildApp({
+    config,
+    logger: { ...(loggerOptions(config) as object), stream },
+    generatorEnv: { ...fake.env, GOOGLE_API_KEY: SECRETS.GEMINI_API_KEY },
+  });
   t.teardown(() => app.close());
   await app.ready();
 
   const health = await app.inject({
     url: `/api/health?token=${SECRETS.query}`,
-    headers: { authorization: `Bearer ${SECRETS.bearer}`, 'x-api-key': SECRETS.xApiKey, cookie: `session=${SECRETS.cookie}`, 'x-request-id': 'trace-42' },
+    headers: {
+      authorization: `Bearer ${SECRETS.bearer}`,
+      'x-api-key': SECRETS.xApiKey,
+      cookie: `session=${SECRETS.cookie}`,
+      'x-request-id': 'trace-42',
+    },
   });
   t.equal(health.statusCode, 200);
-  const { jobId } = (await app.inject({ method: 'POST', url: '/api/generate', payload: { idea: 'A marketplace where neighbours lend each other tools' } })).json();
+  const { jobId } = (
+    await app.inject({
+      method: 'POST',
+      url: '/api/generate',
+      payload: { idea: 'A marketplace where neighbours lend each other tools' },
+    })
+  ).json();
   await waitForJob(app, jobId);
   // What a careless log call could pass: the whole configuration, request headers, the generator's environment.
-  app.log.info({ config, headers: { authorization: `Bearer ${SECRETS.bearer}` }, env: { GEMINI_API_KEY: SECRETS.GEMINI_API_KEY } }, 'diagnostics');
+  app.log.info(
+    { config, headers: { authorization: `Bearer ${SECRETS.bearer}` }, env: { GEMINI_API_KEY: SECRETS.GEMINI_API_KEY } },
+    'diagnostics',
+  );
   await app.close();
 
   const requestLine = lines.find((l) => l.msg === 'request' && l.requestId === 'trace-42');
-  t.match(requestLine, { method: 'GET', route: '/api/health', url: '/api/health', statusCode: 200, durationMs: Number }, 'request id, route, status and duration on one line');
+  t.match(
+    requestLine,
+    { method: 'GET', route: '/api/health', url: '/api/health', statusCode: 200, durationMs: Number },
+    'request id, route, status and duration on one line',
+  );
   t.equal(lines.filter((l) => l.requestId === 'trace-42').length, 1, 'exactly one line for the request');
 
   const jobLines = lines.filter((l) => ['attempt started', 'job completed'].includes(l.msg));
   t.equal(jobLines.length, 2);
-  t.ok(jobLines.every((l) => l.jobId === jobId), 'job lines carry the job id');
+  t.ok(
+    jobLines.every((l) => l.jobId === jobId),
+    'job lines carry the job id',
+  );
 
   const diagnostics = lines.find((l) => l.msg === 'diagnostics');
   t.equal(diagnostics?.config.GEMINI_API_KEY, '[redacted]');

@@ -25,23 +25,38 @@ t.test('successful responses are recorded by route pattern, in batches', async (
   t.equal(Number(before.rows[0].n), 0, 'nothing is written per request: rows wait for the next batch');
 
   const summary = (await app.inject('/api/metrics/summary?window=15m')).json();
-  const route = (method: string, pattern: string) => summary.routes.find((r: any) => r.method === method && r.route === pattern);
+  const route = (method: string, pattern: string) =>
+    summary.routes.find((r: any) => r.method === method && r.route === pattern);
   t.match(route('POST', '/api/generate'), { count: 1, serverErrors: 0, clientErrors: 0, errorRate: 0 });
   t.ok(route('GET', '/api/job/:jobId/status').count >= 2, 'polls of different jobs share one pattern');
   t.equal(route('GET', '/api/health').count, 1);
   t.match(route('GET', 'unmatched'), { count: 1, clientErrors: 1 });
 
   const rows = await app.dbClient.execute('SELECT route, status_code FROM performance_metrics');
-  t.ok(rows.rows.some((r) => r.route === '/api/job/:jobId/status' && r.status_code === 200), 'a 200 is stored');
-  t.notOk(rows.rows.some((r) => String(r.route).includes(jobId)), 'no raw URL is stored');
+  t.ok(
+    rows.rows.some((r) => r.route === '/api/job/:jobId/status' && r.status_code === 200),
+    'a 200 is stored',
+  );
+  t.notOk(
+    rows.rows.some((r) => String(r.route).includes(jobId)),
+    'no raw URL is stored',
+  );
 });
 
 t.test('summary percentiles are nearest-rank over exactly the injected durations', async (t) => {
   const app = await build(t, { config: QUIET });
   const now = Date.now();
-  const insert = async (route: string, durations: number[], status = (i: number) => (i % 10 === 0 ? 500 : 200), at = now - 1000) => {
+  const insert = async (
+    route: string,
+    durations: number[],
+    status = (i: number) => (i % 10 === 0 ? 500 : 200),
+    at = now - 1000,
+  ) => {
     for (const [i, d] of durations.entries()) {
-      await app.dbClient.execute({ sql: 'INSERT INTO performance_metrics (route, method, status_code, duration_ms, created_at) VALUES (?, ?, ?, ?, ?)', args: [route, 'GET', status(i), d, at] });
+      await app.dbClient.execute({
+        sql: 'INSERT INTO performance_metrics (route, method, status_code, duration_ms, created_at) VALUES (?, ?, ?, ?, ?)',
+        args: [route, 'GET', status(i), d, at],
+      });
     }
   };
   // 1..100 shuffled: p50 = 50, p95 = 95, p99 = 99; every tenth is a 500.
@@ -52,19 +67,50 @@ t.test('summary percentiles are nearest-rank over exactly the injected durations
 
   const summary = (await app.inject('/api/metrics/summary?window=15m')).json();
   const hundredStats = summary.routes.find((r: any) => r.route === '/known/hundred');
-  t.match(hundredStats, { count: 100, serverErrors: 10, errorRate: 0.1, p50Ms: 50, p95Ms: 95, p99Ms: 99, maxMs: 100, avgMs: 50.5 });
-  t.match(summary.routes.find((r: any) => r.route === '/known/seven'), { count: 7, p50Ms: 5, p95Ms: 9, p99Ms: 9 });
-  t.notOk(summary.routes.some((r: any) => r.route === '/known/old'), 'rows older than the window are left out');
+  t.match(hundredStats, {
+    count: 100,
+    serverErrors: 10,
+    errorRate: 0.1,
+    p50Ms: 50,
+    p95Ms: 95,
+    p99Ms: 99,
+    maxMs: 100,
+    avgMs: 50.5,
+  });
+  t.match(
+    summary.routes.find((r: any) => r.route === '/known/seven'),
+    { count: 7, p50Ms: 5, p95Ms: 9, p99Ms: 9 },
+  );
+  t.notOk(
+    summary.routes.some((r: any) => r.route === '/known/old'),
+    'rows older than the window are left out',
+  );
   t.equal(summary.overall.count, 107);
-  t.ok((await app.inject('/api/metrics/summary?window=1h')).json().routes.some((r: any) => r.route === '/known/old'), 'a wider window takes them in');
+  t.ok(
+    (await app.inject('/api/metrics/summary?window=1h')).json().routes.some((r: any) => r.route === '/known/old'),
+    'a wider window takes them in',
+  );
 
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 100_000 }).map((n) => n / 100), { minLength: 1, maxLength: 60 }), async (durations) => {
-      const route = `/prop/${Math.random()}`;
-      await insert(route, durations, () => 200);
-      const stats = (await app.inject('/api/metrics/summary?window=5m')).json().routes.find((r: any) => r.route === route);
-      return stats.count === durations.length && stats.p50Ms === nearestRank(durations, 50) && stats.p95Ms === nearestRank(durations, 95) && stats.p99Ms === nearestRank(durations, 99);
-    }),
+    fc.asyncProperty(
+      fc.array(
+        fc.integer({ min: 0, max: 100_000 }).map((n) => n / 100),
+        { minLength: 1, maxLength: 60 },
+      ),
+      async (durations) => {
+        const route = `/prop/${Math.random()}`;
+        await insert(route, durations, () => 200);
+        const stats = (await app.inject('/api/metrics/summary?window=5m'))
+          .json()
+          .routes.find((r: any) => r.route === route);
+        return (
+          stats.count === durations.length &&
+          stats.p50Ms === nearestRank(durations, 50) &&
+          stats.p95Ms === nearestRank(durations, 95) &&
+          stats.p99Ms === nearestRank(durations, 99)
+        );
+      },
+    ),
     { numRuns: 25 },
   );
 });
@@ -93,7 +139,10 @@ t.test('the timeseries has 30 aligned buckets holding the requests and the healt
   t.equal(Date.parse(ts.from) % ts.bucketMs, 0, 'aligned to the bucket size');
   const total = ts.buckets.reduce((sum: number, b: any) => sum + b.requests, 0);
   t.ok(total >= 7, `requests counted (${total})`);
-  t.ok(ts.buckets.some((b: any) => b.rssBytes > 0 && b.queued !== null), 'memory and queue depth from the health samples');
+  t.ok(
+    ts.buckets.some((b: any) => b.rssBytes > 0 && b.queued !== null),
+    'memory and queue depth from the health samples',
+  );
 });
 
 t.test('GET /metrics exposes requests by route pattern, jobs, attempts, failures and live gauges', async (t) => {
@@ -111,7 +160,10 @@ t.test('GET /metrics exposes requests by route pattern, jobs, attempts, failures
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
   const text = res.body;
   t.match(text, /http_request_duration_seconds_count\{method="POST",route="\/api\/generate",status_code="202"\} 1/);
-  t.match(text, /http_request_duration_seconds_count\{method="GET",route="\/api\/job\/:jobId\/status",status_code="200"\} \d+/);
+  t.match(
+    text,
+    /http_request_duration_seconds_count\{method="GET",route="\/api\/job\/:jobId\/status",status_code="200"\} \d+/,
+  );
   t.notMatch(text, /route="\/api\/health"/, 'health probes are kept out of the request histogram');
   t.notMatch(text, /route="\/api\/live"/);
   t.match(text, /idea2spec_jobs_finished_total\{status="failed"\} 1/);
@@ -152,7 +204,10 @@ t.test('GET /api/jobs/recent lists the latest jobs, newest first, without their 
   const second = (await submit(app, { idea: `${IDEA}, and ladders` })).json().jobId;
   await waitForJob(app, second);
   const { jobs } = (await app.inject('/api/jobs/recent?limit=5')).json();
-  t.same(jobs.map((j: any) => j.jobId), [second, first]);
+  t.same(
+    jobs.map((j: any) => j.jobId),
+    [second, first],
+  );
   t.match(jobs[0], { status: 'completed', generator: 'offline', attempts: 1, errorCode: null });
   t.notOk(JSON.stringify(jobs).includes('neighbours'), 'no idea text');
   t.equal((await app.inject('/api/jobs/recent?limit=0')).statusCode, 400);

@@ -10,11 +10,15 @@ import { migrationsFolder } from '../src/paths.js';
 import { build, tempDir } from './helper.js';
 import { searchIds } from './fixtures/ideas.js';
 
-const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta/_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
+const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta/_journal.json'), 'utf8')) as {
+  entries: Array<{ tag: string }>;
+};
 
 async function schemaObjects(url: string): Promise<string[]> {
   const client = createClient({ url });
-  const { rows } = await client.execute("SELECT type || ' ' || name AS o FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY 1");
+  const { rows } = await client.execute(
+    "SELECT type || ' ' || name AS o FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY 1",
+  );
   client.close();
   return rows.map((r) => String(r.o));
 }
@@ -23,14 +27,35 @@ t.test('migrations apply cleanly on an empty database, and again as a no-op', as
   const url = `file:${join(tempDir(t), 'empty.db')}`;
   (await openDatabase(url)).client.close();
   const objects = await schemaObjects(url);
-  for (const expected of ['table ideas', 'table idea_status_counts', 'table ideas_fts', 'table ideas_fts_trigram', 'table ideas_fts_bigram', 'view ideas_bigram_source', 'trigger ideas_search_insert', 'trigger ideas_search_update', 'trigger ideas_search_delete', 'trigger ideas_bigram_insert', 'trigger ideas_bigram_update', 'trigger ideas_bigram_delete', 'trigger ideas_counts_insert', 'trigger ideas_counts_update', 'trigger ideas_counts_delete', 'index ideas_completed_time_idx']) {
+  for (const expected of [
+    'table ideas',
+    'table idea_status_counts',
+    'table ideas_fts',
+    'table ideas_fts_trigram',
+    'table ideas_fts_bigram',
+    'view ideas_bigram_source',
+    'trigger ideas_search_insert',
+    'trigger ideas_search_update',
+    'trigger ideas_search_delete',
+    'trigger ideas_bigram_insert',
+    'trigger ideas_bigram_update',
+    'trigger ideas_bigram_delete',
+    'trigger ideas_counts_insert',
+    'trigger ideas_counts_update',
+    'trigger ideas_counts_delete',
+    'index ideas_completed_time_idx',
+  ]) {
     t.ok(objects.includes(expected), expected);
   }
   t.notOk(objects.includes('table ideas_fts_trigram_vocab'), 'the vocabulary table, no longer read, is gone');
   (await openDatabase(url)).client.close();
   t.same(await schemaObjects(url), objects, 'a second start changes nothing');
   const client = createClient({ url });
-  t.equal(Number((await client.execute('SELECT count(*) AS n FROM __drizzle_migrations')).rows[0].n), journal.entries.length, 'every migration recorded once');
+  t.equal(
+    Number((await client.execute('SELECT count(*) AS n FROM __drizzle_migrations')).rows[0].n),
+    journal.entries.length,
+    'every migration recorded once',
+  );
   client.close();
 });
 
@@ -39,8 +64,14 @@ t.test('migrations apply cleanly on a database created by the previous migration
   // The previous set: the first migration only, as the core release shipped it.
   const previous = join(dir, 'previous-migrations');
   mkdirSync(join(previous, 'meta'), { recursive: true });
-  copyFileSync(join(migrationsFolder, `${journal.entries[0].tag}.sql`), join(previous, `${journal.entries[0].tag}.sql`));
-  writeFileSync(join(previous, 'meta/_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, 1) }));
+  copyFileSync(
+    join(migrationsFolder, `${journal.entries[0].tag}.sql`),
+    join(previous, `${journal.entries[0].tag}.sql`),
+  );
+  writeFileSync(
+    join(previous, 'meta/_journal.json'),
+    JSON.stringify({ ...journal, entries: journal.entries.slice(0, 1) }),
+  );
 
   const dbFile = join(dir, 'existing.db');
   const client = createClient({ url: `file:${dbFile}` });
@@ -69,7 +100,11 @@ t.test('migrations apply cleanly on a database created by the previous migration
   t.same(await searchIds(app, '家務'), [2], 'and by two Chinese characters');
   t.same(await searchIds(app, 'recipe', { status: 'failed' }), [3]);
 
-  const res = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: 'A new idea after the upgrade, about bicycles' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/generate?wait=true',
+    payload: { idea: 'A new idea after the upgrade, about bicycles' },
+  });
   t.equal(res.statusCode, 200);
   t.same(await searchIds(app, 'bicycle'), [res.json().id], 'the triggers keep the index current from then on');
   t.equal((await app.inject({ url: '/api/history/stats' })).json().byStatus.completed, 3);

@@ -117,7 +117,11 @@ t.test('success: stdin prompt, auto model routing, streamed deltas, result stats
 
   const [init, user, ...rest] = r.events;
   t.match(init, { type: 'init', session_id: String, model: 'auto', timestamp: String });
-  t.same(user, { type: 'message', timestamp: user.timestamp, role: 'user', content: IDEA }, 'user message echoes stdin verbatim');
+  t.same(
+    user,
+    { type: 'message', timestamp: user.timestamp, role: 'user', content: IDEA },
+    'user message echoes stdin verbatim',
+  );
   const deltas = rest.filter((e) => e.type === 'message');
   t.same(
     deltas.map((e) => [e.role, e.content, e.delta]),
@@ -224,7 +228,11 @@ for (const status of [500, 429]) {
     );
     t.match(r.events[2], { type: 'result', status: 'error', error: { message: new RegExp(String(status)) } });
     t.equal(mock.requests.length, 1, 'exactly one attempt (CLI default is 10 with 5s..30s backoff)');
-    t.match(r.stderr, /Max attempts reached/, 'the CLI itself stopped after one attempt (no backoff wait, not our timeout)');
+    t.match(
+      r.stderr,
+      /Max attempts reached/,
+      'the CLI itself stopped after one attempt (no backoff wait, not our timeout)',
+    );
   });
 }
 

@@ -16,7 +16,10 @@ t.test('per-route figures from the shapes a summary may take', async (t) => {
   t.same(readRoutes({ window: '15m', routes: CONTRACT }), expected, '{routes: […]}');
   t.same(readRoutes({ data: CONTRACT }), expected, '{data: […]}');
   t.same(
-    readRoutes({ 'GET /api/health': { count: 90, errors: 0, latency: { p50: 1, p95: 3, p99: 5 } }, 'POST /api/generate': { requests: 10, errorRate: 10, p50Ms: 21, p95Ms: 40, p99Ms: 80 } }),
+    readRoutes({
+      'GET /api/health': { count: 90, errors: 0, latency: { p50: 1, p95: 3, p99: 5 } },
+      'POST /api/generate': { requests: 10, errorRate: 10, p50Ms: 21, p95Ms: 40, p99Ms: 80 },
+    }),
     [
       { route: 'GET /api/health', count: 90, errorRate: 0, p50: 1, p95: 3, p99: 5 },
       { route: 'POST /api/generate', count: 10, errorRate: 0.1, p50: 21, p95: 40, p99: 80 },
@@ -33,7 +36,15 @@ t.test('the service as a whole', async (t) => {
 });
 
 t.test('memory in bytes or megabytes', async (t) => {
-  t.same(readHealth({ status: 'OK', system: { memory: { rss: 100 * 1024 * 1024, heapUsed: 50 * 1024 * 1024 } } }), { health: 'OK', rssMb: 100, heapUsedMb: 50 });
-  t.same(readHealth({ status: 'DEGRADED', system: { memory: { rssMb: 80.5, heapUsedMb: 30 } } }), { health: 'DEGRADED', rssMb: 80.5, heapUsedMb: 30 });
+  t.same(readHealth({ status: 'OK', system: { memory: { rss: 100 * 1024 * 1024, heapUsed: 50 * 1024 * 1024 } } }), {
+    health: 'OK',
+    rssMb: 100,
+    heapUsedMb: 50,
+  });
+  t.same(readHealth({ status: 'DEGRADED', system: { memory: { rssMb: 80.5, heapUsedMb: 30 } } }), {
+    health: 'DEGRADED',
+    rssMb: 80.5,
+    heapUsedMb: 30,
+  });
   t.same(readHealth({ status: 'DOWN' }), { health: 'DOWN', rssMb: undefined, heapUsedMb: undefined });
 });

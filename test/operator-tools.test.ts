@@ -11,7 +11,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Runs an operator script exactly as `npm run …` does (tsx), and collects what it printed. */
 function runScript(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], { cwd: ROOT, env: { ...process.env, IDEA2SPEC_URL: '', IDEA2SPEC_API_KEY: '' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, IDEA2SPEC_URL: '', IDEA2SPEC_API_KEY: '' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -23,14 +26,28 @@ function runScript(script: string, args: string[]): Promise<{ code: number | nul
 
 t.test('load: HTTP load and WebSocket subscribers against a running service, as JSON', async (t) => {
   const app = await build(t, { listen: true });
-  const run = await runScript('load.ts', ['--url', baseUrl(app), '--path', '/api/docs/json', '--concurrency', '3', '--requests', '30', '--ws', '5', '--json']);
+  const run = await runScript('load.ts', [
+    '--url',
+    baseUrl(app),
+    '--path',
+    '/api/docs/json',
+    '--concurrency',
+    '3',
+    '--requests',
+    '30',
+    '--ws',
+    '5',
+    '--json',
+  ]);
   t.equal(run.code, 0, run.stderr);
   const report = JSON.parse(run.stdout);
   t.equal(report.ok, true);
   t.equal(report.http.requests, 30);
   t.same(report.http.statusCodes, { 200: 30 });
   t.ok(report.http.requestsPerSecond > 0);
-  t.ok(report.http.latencyMs.p50 <= report.http.latencyMs.p95 && report.http.latencyMs.p95 <= report.http.latencyMs.p99);
+  t.ok(
+    report.http.latencyMs.p50 <= report.http.latencyMs.p95 && report.http.latencyMs.p95 <= report.http.latencyMs.p99,
+  );
   t.equal(report.ws.subscribers, 5);
   t.equal(report.ws.errors, 0, report.ws.problems.join('\n'));
   const job = await app.inject({ method: 'GET', url: `/api/job/${report.ws.jobId}/status` });
@@ -39,7 +56,16 @@ t.test('load: HTTP load and WebSocket subscribers against a running service, as 
 
 t.test('load: failed requests make it exit non-zero, with a readable table', async (t) => {
   const app = await build(t, { listen: true });
-  const run = await runScript('load.ts', ['--url', baseUrl(app), '--path', '/api/no-such-route', '--concurrency', '2', '--requests', '10']);
+  const run = await runScript('load.ts', [
+    '--url',
+    baseUrl(app),
+    '--path',
+    '/api/no-such-route',
+    '--concurrency',
+    '2',
+    '--requests',
+    '10',
+  ]);
   t.equal(run.code, 1);
   t.match(run.stdout, /404×10/);
   t.match(run.stdout, /FAILED: 10 error/);
@@ -48,7 +74,16 @@ t.test('load: failed requests make it exit non-zero, with a readable table', asy
 t.test('monitor: samples the service, shows each sample, writes a Markdown report and an SVG chart', async (t) => {
   const app = await build(t, { listen: true });
   const out = tempDir(t);
-  const run = await runScript('monitor.ts', ['--url', baseUrl(app), '--seconds', '1', '--interval', '0.25', '--out', out]);
+  const run = await runScript('monitor.ts', [
+    '--url',
+    baseUrl(app),
+    '--seconds',
+    '1',
+    '--interval',
+    '0.25',
+    '--out',
+    out,
+  ]);
   t.equal(run.code, 0, run.stderr);
   const shown = run.stdout.split('\n').filter((line) => line.startsWith('['));
   t.ok(shown.length >= 2, 'a line per sample while it runs');

@@ -6,7 +6,11 @@ const IDEA = 'A marketplace where neighbours lend each other tools, with deposit
 
 t.test('an idea becomes a spec: POST, follow over WebSocket, poll, read, download', async (t) => {
   const app = await build(t, { listen: true });
-  const res = await fetch(`${baseUrl(app)}/api/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idea: IDEA }) });
+  const res = await fetch(`${baseUrl(app)}/api/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ idea: IDEA }),
+  });
   t.equal(res.status, 202);
   const accepted = await res.json();
   t.match(accepted, { jobId: /^[0-9a-f-]{36}$/, id: Number, statusUrl: `/api/job/${accepted.jobId}/status` });
@@ -22,7 +26,11 @@ t.test('an idea becomes a spec: POST, follow over WebSocket, poll, read, downloa
   t.equal(last.status, 'completed');
 
   const events = ws.events(accepted.jobId);
-  t.same(events.map((e) => e.seq), events.map((_, i) => i + 1), 'seq runs 1, 2, 3… without gaps or duplicates');
+  t.same(
+    events.map((e) => e.seq),
+    events.map((_, i) => i + 1),
+    'seq runs 1, 2, 3… without gaps or duplicates',
+  );
   const order = [...new Set(events.map((e) => e.status))];
   t.same(order, ['queued', 'started', 'processing', 'completed'], 'statuses arrive in lifecycle order');
   const streamed = events.map((e) => e.delta ?? '').join('');
@@ -43,13 +51,20 @@ t.test('an idea becomes a spec: POST, follow over WebSocket, poll, read, downloa
   const download = await app.inject({ url: `/api/download/${accepted.id}` });
   t.equal(download.statusCode, 200);
   t.equal(download.headers['content-type'], 'text/markdown; charset=utf-8');
-  t.match(download.headers['content-disposition'], /^attachment; filename="spec-\d+-a-marketplace-where-neighbours[a-z0-9-]*\.md"/);
+  t.match(
+    download.headers['content-disposition'],
+    /^attachment; filename="spec-\d+-a-marketplace-where-neighbours[a-z0-9-]*\.md"/,
+  );
   t.equal(download.body, streamed);
 });
 
 t.test('?wait=true answers with the finished idea, like GET /api/spec/:id', async (t) => {
   const app = await build(t);
-  const res = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA, template: 'lean' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/generate?wait=true',
+    payload: { idea: IDEA, template: 'lean' },
+  });
   t.equal(res.statusCode, 200);
   const body = res.json();
   t.equal(body.status, 'completed');
@@ -78,7 +93,12 @@ t.test('bad input gets a clear 400 and stores nothing', async (t) => {
     t.match(body, { statusCode: 400, error: 'Bad Request', message, requestId: String }, name);
     t.equal(res.headers['x-request-id'], body.requestId, `${name}: the request id is in the header too`);
   }
-  const notJson = await app.inject({ method: 'POST', url: '/api/generate', headers: { 'content-type': 'application/json' }, payload: '{"idea": "unterminated' });
+  const notJson = await app.inject({
+    method: 'POST',
+    url: '/api/generate',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"idea": "unterminated',
+  });
   t.equal(notJson.statusCode, 400);
   t.equal(notJson.json().statusCode, 400);
   t.equal((await app.inject({ url: '/api/spec/1' })).statusCode, 404, 'no idea was stored');
@@ -86,40 +106,60 @@ t.test('bad input gets a clear 400 and stores nothing', async (t) => {
 
 t.test('a 10-character idea in any script is valid; characters are counted, not bytes', async (t) => {
   const app = await build(t);
-  for (const idea of ['家務分工應用程式幫助室友', '🏠🧹🧺🍳🛒🧾📅🔔👥✅', 'مشاركة الأعمال المنزلية', 'Совместные дела по дому']) {
+  for (const idea of [
+    '家務分工應用程式幫助室友',
+    '🏠🧹🧺🍳🛒🧾📅🔔👥✅',
+    'مشاركة الأعمال المنزلية',
+    'Совместные дела по дому',
+  ]) {
     const res = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea } });
     t.equal(res.statusCode, 200, idea);
     t.equal(res.json().userInput, idea, 'stored exactly as sent');
   }
-  t.equal((await submit(app, { idea: '🏠🧹🧺🍳🛒🧾📅🔔👥' })).statusCode, 400, 'nine emoji are nine characters: too short');
+  t.equal(
+    (await submit(app, { idea: '🏠🧹🧺🍳🛒🧾📅🔔👥' })).statusCode,
+    400,
+    'nine emoji are nine characters: too short',
+  );
 });
 
-t.test('text that cannot be stored exactly (NUL, an unpaired surrogate) is a 400 that says why, also on an identical retry, and stores nothing', async (t) => {
-  const app = await build(t);
-  const cases: Array<[string, string, RegExp]> = [
-    ['a NUL', 'A tool library\u0000 for the neighbourhood', /NUL character \(U\+0000\) at position 15/],
-    ['a lone high surrogate', 'A tool library \ud800 for the neighbourhood', /unpaired surrogate \(U\+D800\) at position 16/],
-    ['a lone low surrogate', 'A tool library for the neighbourhood \udc00', /unpaired surrogate \(U\+DC00\)/],
-  ];
-  for (const [name, idea, why] of cases) {
-    for (const round of ['first', 'identical retry']) {
-      const res = await submit(app, { idea }, { 'idempotency-key': `unstorable-${name.replace(/ /g, '-')}` });
-      t.equal(res.statusCode, 400, `${name}, ${round}`);
-      t.match(res.json(), { code: 'INVALID_IDEA', message: why }, `${name}, ${round}: says why`);
+t.test(
+  'text that cannot be stored exactly (NUL, an unpaired surrogate) is a 400 that says why, also on an identical retry, and stores nothing',
+  async (t) => {
+    const app = await build(t);
+    const cases: Array<[string, string, RegExp]> = [
+      ['a NUL', 'A tool library\u0000 for the neighbourhood', /NUL character \(U\+0000\) at position 15/],
+      [
+        'a lone high surrogate',
+        'A tool library \ud800 for the neighbourhood',
+        /unpaired surrogate \(U\+D800\) at position 16/,
+      ],
+      ['a lone low surrogate', 'A tool library for the neighbourhood \udc00', /unpaired surrogate \(U\+DC00\)/],
+    ];
+    for (const [name, idea, why] of cases) {
+      for (const round of ['first', 'identical retry']) {
+        const res = await submit(app, { idea }, { 'idempotency-key': `unstorable-${name.replace(/ /g, '-')}` });
+        t.equal(res.statusCode, 400, `${name}, ${round}`);
+        t.match(res.json(), { code: 'INVALID_IDEA', message: why }, `${name}, ${round}: says why`);
+      }
     }
-  }
-  t.equal((await app.inject({ url: '/api/spec/1' })).statusCode, 404, 'nothing was stored');
-  const pair = 'Emoji in pairs are fine: 🧰🔧 and 𝒳';
-  const ok = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: pair } });
-  t.equal(ok.json().userInput, pair, 'a well-formed surrogate pair is stored exactly');
-});
+    t.equal((await app.inject({ url: '/api/spec/1' })).statusCode, 404, 'nothing was stored');
+    const pair = 'Emoji in pairs are fine: 🧰🔧 and 𝒳';
+    const ok = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: pair } });
+    t.equal(ok.json().userInput, pair, 'a well-formed surrogate pair is stored exactly');
+  },
+);
 
 t.test('length counts the characters a person sees: grapheme clusters, not invisible ones', async (t) => {
   const app = await build(t);
   const tooShort: Array<[string, string, number]> = [
     ['only zero-width spaces', '\u200b'.repeat(30), 0],
     ['only combining marks', '\u0301'.repeat(30), 0],
-    ['zero-width joiners and word joiners around four letters', '\u200dc\u2060a\u200bf\u200de\u200b\u200b\u200b\u200b', 4],
+    [
+      'zero-width joiners and word joiners around four letters',
+      '\u200dc\u2060a\u200bf\u200de\u200b\u200b\u200b\u200b',
+      4,
+    ],
     ['Hindi words whose vowel signs are marks (15 code points, 7 characters)', 'किताबें किताबें', 7],
     ['nine ZWJ families (63 code points)', '👨‍👩‍👧‍👦'.repeat(9), 9],
   ];
@@ -168,7 +208,9 @@ t.test('the same Idempotency-Key returns the same job and runs the CLI once', as
   t.equal(conflict.statusCode, 422);
   t.equal(conflict.json().code, 'IDEMPOTENCY_KEY_REUSED');
 
-  const concurrent = await Promise.all([1, 2, 3, 4].map(() => submit(app, { idea: IDEA }, { 'idempotency-key': 'race-1' })));
+  const concurrent = await Promise.all(
+    [1, 2, 3, 4].map(() => submit(app, { idea: IDEA }, { 'idempotency-key': 'race-1' })),
+  );
   t.equal(new Set(concurrent.map((r) => r.json().jobId)).size, 1, 'concurrent requests with one key share one job');
 });
 
@@ -190,18 +232,24 @@ t.test('ideas with shell metacharacters, quotes, emoji and Chinese reach the CLI
   t.equal(calls.length, ideas.length);
   for (const [i, idea] of ideas.entries()) {
     t.ok(calls[i].stdin.includes(idea), `idea ${i} is in the prompt on stdin, unchanged`);
-    t.notOk(calls[i].argv.some((a: string) => a.includes(idea.slice(0, 12))), `idea ${i} is not in argv`);
+    t.notOk(
+      calls[i].argv.some((a: string) => a.includes(idea.slice(0, 12))),
+      `idea ${i} is not in argv`,
+    );
   }
-  t.same(calls[0].argv, ['--output-format', 'stream-json', '--skip-trust'], 'argv holds only the service\'s own flags');
+  t.same(calls[0].argv, ['--output-format', 'stream-json', '--skip-trust'], "argv holds only the service's own flags");
 });
 
 t.test('the generator runs with an allow-listed environment in an empty private folder', async (t) => {
   const fake = fakeGemini(t, 'ok', { IDEA2SPEC_TEST_SECRET: 'must-not-leak', GOOGLE_CLOUD_PROJECT: 'p1' });
-  const app = await build(t, { config: { ...fake.config, GEMINI_CLI_HOME: '/tmp/gemini-home-for-test' }, env: fake.env });
+  const app = await build(t, {
+    config: { ...fake.config, GEMINI_CLI_HOME: '/tmp/gemini-home-for-test' },
+    env: fake.env,
+  });
   await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } });
   const [call] = fake.calls();
   t.equal(call.env.SECRET, null, 'variables outside the allow-list do not reach the CLI');
-  t.equal(call.env.HOME, '/tmp/gemini-home-for-test', 'GEMINI_CLI_HOME becomes the CLI\'s HOME');
+  t.equal(call.env.HOME, '/tmp/gemini-home-for-test', "GEMINI_CLI_HOME becomes the CLI's HOME");
   t.match(call.cwd, /idea2spec-[^/]+\/work$/);
   t.match(call.env.TMPDIR, /idea2spec-[^/]+\/tmp$/);
   const { existsSync } = await import('node:fs');
@@ -210,7 +258,9 @@ t.test('the generator runs with an allow-listed environment in an empty private 
 
 t.test('GENERATOR=command runs any stdin/stdout CLI', async (t) => {
   const { fixture } = await import('./helper.js');
-  const app = await build(t, { config: { GENERATOR: 'command', GENERATOR_COMMAND: JSON.stringify([fixture('echo-generator.mjs')]) } });
+  const app = await build(t, {
+    config: { GENERATOR: 'command', GENERATOR_COMMAND: JSON.stringify([fixture('echo-generator.mjs')]) },
+  });
   const res = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } });
   t.equal(res.json().status, 'completed');
   t.equal(res.json().generator, 'command');
@@ -219,7 +269,10 @@ t.test('GENERATOR=command runs any stdin/stdout CLI', async (t) => {
 
 t.test('a full queue answers 503 with Retry-After', async (t) => {
   const fake = fakeGemini(t, 'hang');
-  const app = await build(t, { config: { ...fake.config, JOB_CONCURRENCY: 1, JOB_QUEUE_LIMIT: 1, GEMINI_TIMEOUT_MS: 60_000 }, env: fake.env });
+  const app = await build(t, {
+    config: { ...fake.config, JOB_CONCURRENCY: 1, JOB_QUEUE_LIMIT: 1, GEMINI_TIMEOUT_MS: 60_000 },
+    env: fake.env,
+  });
   const running = await submit(app, { idea: IDEA });
   const waiting = await submit(app, { idea: IDEA });
   const rejected = await submit(app, { idea: IDEA });
@@ -235,7 +288,14 @@ t.test('a full queue answers 503 with Retry-After', async (t) => {
 t.test('the OpenAPI document covers every route, the WebSocket included', async (t) => {
   const app = await build(t);
   const doc = (await app.inject({ url: '/api/docs/json' })).json();
-  for (const path of ['/api/generate', '/api/job/{jobId}/status', '/api/job/{jobId}/cancel', '/api/spec/{id}', '/api/download/{id}', '/api/ws']) {
+  for (const path of [
+    '/api/generate',
+    '/api/job/{jobId}/status',
+    '/api/job/{jobId}/cancel',
+    '/api/spec/{id}',
+    '/api/download/{id}',
+    '/api/ws',
+  ]) {
     t.ok(doc.paths[path], `${path} is documented`);
   }
   t.match(doc.paths['/api/ws'].get.description, /subscribe-job/);
@@ -262,11 +322,17 @@ t.test('a job id in upper case finds the same job over HTTP and WebSocket (UUIDs
 
   const cancelled = await app.inject({ method: 'POST', url: `/api/job/${upper}/cancel` });
   t.equal(cancelled.statusCode, 202);
-  t.equal((await ws.waitForEnd(jobId)).status, 'cancelled', 'the subscription made with the upper-case id gets the events');
+  t.equal(
+    (await ws.waitForEnd(jobId)).status,
+    'cancelled',
+    'the subscription made with the upper-case id gets the events',
+  );
 
   // Also once the job has left memory and only its row knows it.
   const stored = await build(t, { config: { JOB_RETENTION_MS: 0 } });
-  const done = (await stored.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } })).json();
+  const done = (
+    await stored.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } })
+  ).json();
   await waitFor(() => !stored.jobs.holds(done.jobId), { what: 'the job to leave memory' });
   const fromRow = await stored.inject({ url: `/api/job/${done.jobId.toUpperCase()}/status` });
   t.equal(fromRow.statusCode, 200);
@@ -278,8 +344,16 @@ t.test('a value outside a fixed set names the allowed values in one message', as
   const res = await submit(app, { idea: IDEA, template: 'evil' });
   t.equal(res.statusCode, 400);
   t.equal(res.json().message, 'body/template must be one of "standard", "lean", "technical"');
-  t.same(res.json().details, [{ path: 'body/template', message: 'must be one of "standard", "lean", "technical"' }], 'one detail, not one per allowed value');
+  t.same(
+    res.json().details,
+    [{ path: 'body/template', message: 'must be one of "standard", "lean", "technical"' }],
+    'one detail, not one per allowed value',
+  );
   const status = await app.inject({ url: '/api/history?status=done' });
   t.equal(status.statusCode, 400);
-  t.match(status.json().message, /^querystring\/status must be one of "queued", .*"cancelled"$/, 'every such field, not only template');
+  t.match(
+    status.json().message,
+    /^querystring\/status must be one of "queued", .*"cancelled"$/,
+    'every such field, not only template',
+  );
 });

@@ -7,7 +7,10 @@ import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helpe
 const IDEA = 'An app that splits household chores fairly between flatmates';
 
 /** Writes rows as a crashed process would have left them. */
-async function leaveBehind(file: string, rows: Array<{ status: 'queued' | 'started' | 'processing'; attempts: number; seq: number }>) {
+async function leaveBehind(
+  file: string,
+  rows: Array<{ status: 'queued' | 'started' | 'processing'; attempts: number; seq: number }>,
+) {
   const { client, db } = await openDatabase(`file:${file}`);
   const ideas = createIdeaRepository(db);
   const now = Date.now();
@@ -63,7 +66,11 @@ t.test('jobs left unfinished by a crash are recovered at start-up', async (t) =>
 t.test('shutdown interrupts a running job and the next start finishes it', async (t) => {
   const file = join(tempDir(t), 'restart.db');
   const slow = fakeGemini(t, 'hang');
-  const first = await build(t, { dbFile: file, config: { ...slow.config, GEMINI_TIMEOUT_MS: 60_000, SHUTDOWN_GRACE_MS: 100 }, env: slow.env });
+  const first = await build(t, {
+    dbFile: file,
+    config: { ...slow.config, GEMINI_TIMEOUT_MS: 60_000, SHUTDOWN_GRACE_MS: 100 },
+    env: slow.env,
+  });
   const accepted = (await submit(first, { idea: IDEA })).json();
   await waitFor(() => slow.calls().length > 0, { what: 'the CLI to start' });
   await first.close();

@@ -38,18 +38,24 @@ async function start(t: Test, vars: NodeJS.ProcessEnv) {
 async function submitAndWaitForText(server: ServerProcess) {
   const accepted = await server.request('POST', '/api/generate', { idea: IDEA });
   if (accepted.status !== 202) throw new Error(`submit: ${accepted.status} ${JSON.stringify(accepted.body)}`);
-  await waitFor(async () => {
-    const { body } = await server.request('GET', `/api/job/${accepted.body.jobId}/status`);
-    return body.status === 'processing' && body.progress.chars > 0;
-  }, { what: 'the job to be streaming' });
+  await waitFor(
+    async () => {
+      const { body } = await server.request('GET', `/api/job/${accepted.body.jobId}/status`);
+      return body.status === 'processing' && body.progress.chars > 0;
+    },
+    { what: 'the job to be streaming' },
+  );
   return accepted.body as { jobId: string; id: number };
 }
 
 async function waitForEnd(server: ServerProcess, jobId: string) {
-  return waitFor(async () => {
-    const { body } = await server.request('GET', `/api/job/${jobId}/status`);
-    return isTerminal(body.status) ? body : undefined;
-  }, { timeoutMs: 30_000, what: `job ${jobId} to end` });
+  return waitFor(
+    async () => {
+      const { body } = await server.request('GET', `/api/job/${jobId}/status`);
+      return isTerminal(body.status) ? body : undefined;
+    },
+    { timeoutMs: 30_000, what: `job ${jobId} to end` },
+  );
 }
 
 t.test('kill -9 mid-job, then a restart: the job runs again and completes, the idea intact', async (t) => {

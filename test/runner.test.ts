@@ -14,7 +14,10 @@ async function run(app: Awaited<ReturnType<typeof build>>) {
 t.test('a hanging CLI is killed at the timeout, with its whole process group', async (t) => {
   const fake = fakeGemini(t, 'hang');
   // Timeouts leave room for a slow start on a loaded machine: the fake must start its grandchild before the kill.
-  const app = await build(t, { config: { ...fake.config, GEMINI_TIMEOUT_MS: 4000, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });
+  const app = await build(t, {
+    config: { ...fake.config, GEMINI_TIMEOUT_MS: 4000, GEMINI_MAX_ATTEMPTS: 1 },
+    env: fake.env,
+  });
   const { status, spec } = await run(app);
   t.equal(status.status, 'failed');
   t.equal(status.error.code, 'GENERATOR_TIMEOUT');
@@ -22,13 +25,18 @@ t.test('a hanging CLI is killed at the timeout, with its whole process group', a
   t.equal(spec.attempts, 1);
   const [call, grandchild] = fake.calls();
   t.ok(call.pid && grandchild.grandchild, 'the CLI started a grandchild');
-  await waitFor(() => !isAlive(call.pid) && !isAlive(grandchild.grandchild), { what: 'the CLI and its grandchild to die' });
+  await waitFor(() => !isAlive(call.pid) && !isAlive(grandchild.grandchild), {
+    what: 'the CLI and its grandchild to die',
+  });
   t.pass('the CLI and its grandchild are gone');
 });
 
 t.test('a CLI that ignores SIGTERM gets SIGKILL after the grace period', async (t) => {
   const fake = fakeGemini(t, 'hang', { GEMINI_FAKE_IGNORE_TERM: '1' });
-  const app = await build(t, { config: { ...fake.config, GEMINI_TIMEOUT_MS: 3000, GEMINI_KILL_GRACE_MS: 300, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });
+  const app = await build(t, {
+    config: { ...fake.config, GEMINI_TIMEOUT_MS: 3000, GEMINI_KILL_GRACE_MS: 300, GEMINI_MAX_ATTEMPTS: 1 },
+    env: fake.env,
+  });
   const { status } = await run(app);
   t.equal(status.error.code, 'GENERATOR_TIMEOUT');
   const [call] = fake.calls();
@@ -38,7 +46,10 @@ t.test('a CLI that ignores SIGTERM gets SIGKILL after the grace period', async (
 
 t.test('a CLI that goes silent hits the inactivity timeout and is retried', async (t) => {
   const fake = fakeGemini(t, 'hang');
-  const app = await build(t, { config: { ...fake.config, GEMINI_TIMEOUT_MS: 60_000, GEMINI_INACTIVITY_TIMEOUT_MS: 2000, GEMINI_MAX_ATTEMPTS: 2 }, env: fake.env });
+  const app = await build(t, {
+    config: { ...fake.config, GEMINI_TIMEOUT_MS: 60_000, GEMINI_INACTIVITY_TIMEOUT_MS: 2000, GEMINI_MAX_ATTEMPTS: 2 },
+    env: fake.env,
+  });
   const { status, spec } = await run(app);
   t.equal(status.status, 'failed');
   t.equal(status.error.code, 'GENERATOR_STALLED');
@@ -58,10 +69,13 @@ t.test('a crash is retried; the second attempt starts from empty text and succee
   t.notMatch(spec.generatedSpec, /partial text/, 'text from the failed attempt is discarded');
   const retry = events.find((e) => e.error);
   t.match(retry, { status: 'processing', attempt: 1, error: { code: 'GENERATOR_CRASHED', retryable: true } });
-  t.match(retry!.error!.message, /Segmentation fault \(simulated\)/, 'the CLI\'s stderr explains the failure');
+  t.match(retry!.error!.message, /Segmentation fault \(simulated\)/, "the CLI's stderr explains the failure");
   const second = events.find((e) => e.attempt === 2);
   t.match(second, { status: 'processing', message: 'Generating (attempt 2 of 3)', progress: { chars: 0, chunks: 0 } });
-  const afterRetry = events.filter((e) => e.attempt === 2 && e.delta).map((e) => e.delta).join('');
+  const afterRetry = events
+    .filter((e) => e.attempt === 2 && e.delta)
+    .map((e) => e.delta)
+    .join('');
   t.equal(afterRetry, spec.generatedSpec, 'the deltas after the retry add up to the spec');
 });
 
@@ -107,7 +121,11 @@ t.test('output over the cap stops the CLI and fails without retry', async (t) =>
   const { status, spec } = await run(app);
   t.match(status.error, { code: 'OUTPUT_TOO_LARGE', retryable: false });
   t.equal(spec.attempts, 1);
-  t.equal(spec.generatedSpec.length, 50_000, 'the partial text stored is cut at the cap, not at the chunk that crossed it');
+  t.equal(
+    spec.generatedSpec.length,
+    50_000,
+    'the partial text stored is cut at the cap, not at the chunk that crossed it',
+  );
   t.equal(spec.outputLength, 50_000);
   t.equal(status.text.length, 50_000, 'so is the live text');
   await waitFor(() => !isAlive(fake.calls()[0].pid), { what: 'the CLI to be killed' });
@@ -134,7 +152,10 @@ t.test('tool requests are recorded on the job, never auto-approved', async (t) =
   const app = await build(t, { config: fake.config, env: fake.env });
   const { spec } = await run(app);
   t.equal(spec.status, 'completed');
-  t.notOk(fake.calls()[0].argv.some((a: string) => /yolo|approval/.test(a)), 'no approval flags');
+  t.notOk(
+    fake.calls()[0].argv.some((a: string) => /yolo|approval/.test(a)),
+    'no approval flags',
+  );
   const row = await app.ideas.findById(spec.id);
   t.match(row!.metadata, { toolUses: [{ name: 'run_shell_command', id: 't1' }] });
 });
@@ -143,7 +164,9 @@ t.test('cancel mid-run kills the process group; cancel twice is 409; unknown is 
   const fake = fakeGemini(t, 'hang');
   const app = await build(t, { config: { ...fake.config, GEMINI_TIMEOUT_MS: 60_000 }, env: fake.env });
   const accepted = (await submit(app, { idea: IDEA })).json();
-  const [call, grandchild] = await waitFor(() => (fake.calls().length >= 2 ? fake.calls() : undefined), { what: 'the CLI to start' });
+  const [call, grandchild] = await waitFor(() => (fake.calls().length >= 2 ? fake.calls() : undefined), {
+    what: 'the CLI to start',
+  });
   const res = await app.inject({ method: 'POST', url: `/api/job/${accepted.jobId}/cancel` });
   t.equal(res.statusCode, 202);
   t.equal(res.json().status, 'cancelled');
@@ -154,13 +177,19 @@ t.test('cancel mid-run kills the process group; cancel twice is 409; unknown is 
   t.equal(again.json().code, 'JOB_ALREADY_FINISHED');
   const spec = (await app.inject({ url: `/api/spec/${accepted.id}` })).json();
   t.equal(spec.status, 'cancelled');
-  t.equal((await app.inject({ method: 'POST', url: '/api/job/00000000-0000-4000-8000-000000000000/cancel' })).statusCode, 404);
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/api/job/00000000-0000-4000-8000-000000000000/cancel' })).statusCode,
+    404,
+  );
   t.equal((await app.inject({ method: 'POST', url: '/api/job/not-a-uuid/cancel' })).statusCode, 400);
 });
 
 t.test('cancelling a queued job means it never starts', async (t) => {
   const fake = fakeGemini(t, 'hang');
-  const app = await build(t, { config: { ...fake.config, JOB_CONCURRENCY: 1, GEMINI_TIMEOUT_MS: 60_000 }, env: fake.env });
+  const app = await build(t, {
+    config: { ...fake.config, JOB_CONCURRENCY: 1, GEMINI_TIMEOUT_MS: 60_000 },
+    env: fake.env,
+  });
   const first = (await submit(app, { idea: IDEA })).json();
   const second = (await submit(app, { idea: IDEA })).json();
   await waitFor(() => fake.calls().length > 0, { what: 'the first job to reach the CLI' });
@@ -177,11 +206,17 @@ t.test('GENERATOR=auto: offline without credentials, gemini with an API key or a
   const emptyHome = tempDir(t);
   const none = await build(t, { config: { GENERATOR: 'auto' }, env: { PATH: process.env.PATH, HOME: emptyHome } });
   t.equal(none.generator.name, 'offline');
-  const withKey = await build(t, { config: { GENERATOR: 'auto' }, env: { PATH: process.env.PATH, HOME: emptyHome, GEMINI_API_KEY: 'k' } });
+  const withKey = await build(t, {
+    config: { GENERATOR: 'auto' },
+    env: { PATH: process.env.PATH, HOME: emptyHome, GEMINI_API_KEY: 'k' },
+  });
   t.equal(withKey.generator.name, 'gemini');
   const signedIn = tempDir(t);
   mkdirSync(join(signedIn, '.gemini'));
   writeFileSync(join(signedIn, '.gemini', 'oauth_creds.json'), '{}');
-  const withLogin = await build(t, { config: { GENERATOR: 'auto', GEMINI_CLI_HOME: signedIn }, env: { PATH: process.env.PATH, HOME: emptyHome } });
+  const withLogin = await build(t, {
+    config: { GENERATOR: 'auto', GEMINI_CLI_HOME: signedIn },
+    env: { PATH: process.env.PATH, HOME: emptyHome },
+  });
   t.equal(withLogin.generator.name, 'gemini');
 });

@@ -11,7 +11,12 @@ const IDEA = { idea: 'A seed-swap map for allotment gardeners' };
 
 t.test('security headers on every response, errors included', async (t) => {
   const app = await build(t);
-  for (const res of [await submit(app, IDEA), await app.inject({ method: 'GET', url: '/nowhere' }), await submit(app, { idea: 1 }), await app.inject({ method: 'GET', url: '/status' })]) {
+  for (const res of [
+    await submit(app, IDEA),
+    await app.inject({ method: 'GET', url: '/nowhere' }),
+    await submit(app, { idea: 1 }),
+    await app.inject({ method: 'GET', url: '/status' }),
+  ]) {
     t.equal(res.headers['x-content-type-options'], 'nosniff');
     t.equal(res.headers['x-frame-options'], 'DENY');
     t.equal(res.headers['referrer-policy'], 'no-referrer');
@@ -37,24 +42,57 @@ t.test('CORS allows the configured origins exactly and nothing else', async (t) 
   const app = await build(t, { config: { ALLOWED_ORIGINS: ALLOWED } });
   const allowed = await submit(app, IDEA, { origin: ALLOWED });
   t.equal(allowed.headers['access-control-allow-origin'], ALLOWED);
-  t.match(allowed.headers['access-control-expose-headers'], 'x-request-id', 'a page from an allowed origin can read the request id');
+  t.match(
+    allowed.headers['access-control-expose-headers'],
+    'x-request-id',
+    'a page from an allowed origin can read the request id',
+  );
 
-  for (const origin of ['https://evil.example.net', 'https://app.example.com.evil.net', 'http://app.example.com', 'null', 'https://APP.example.com:443x']) {
+  for (const origin of [
+    'https://evil.example.net',
+    'https://app.example.com.evil.net',
+    'http://app.example.com',
+    'null',
+    'https://APP.example.com:443x',
+  ]) {
     const res = await app.inject({ method: 'GET', url: '/api/docs/json', headers: { origin } });
     t.notOk(res.headers['access-control-allow-origin'], `no CORS grant for ${origin}`);
-    const preflight = await app.inject({ method: 'OPTIONS', url: '/api/generate', headers: { origin, 'access-control-request-method': 'POST' } });
+    const preflight = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/generate',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
     t.notOk(preflight.headers['access-control-allow-origin'], `preflight from ${origin} is not granted`);
   }
-  const preflight = await app.inject({ method: 'OPTIONS', url: '/api/generate', headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,idempotency-key' } });
+  const preflight = await app.inject({
+    method: 'OPTIONS',
+    url: '/api/generate',
+    headers: {
+      origin: ALLOWED,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type,idempotency-key',
+    },
+  });
   t.equal(preflight.headers['access-control-allow-origin'], ALLOWED);
   t.match(preflight.headers['access-control-allow-headers'], 'idempotency-key');
 });
 
 t.test('rate limits come from the configuration: 429 with Retry-After and the standard headers', async (t) => {
-  const app = await build(t, { config: { RATE_LIMIT_MAX: 4, RATE_LIMIT_WINDOW_MS: 60_000, GENERATE_RATE_LIMIT_MAX: 2, GENERATE_RATE_LIMIT_WINDOW_MS: 30_000 } });
+  const app = await build(t, {
+    config: {
+      RATE_LIMIT_MAX: 4,
+      RATE_LIMIT_WINDOW_MS: 60_000,
+      GENERATE_RATE_LIMIT_MAX: 2,
+      GENERATE_RATE_LIMIT_WINDOW_MS: 30_000,
+    },
+  });
   const generate = [];
   for (let i = 0; i < 3; i++) generate.push(await submit(app, { idea: `${IDEA.idea} #${i}` }));
-  t.same(generate.map((r) => r.statusCode), [202, 202, 429], 'the stricter limit on POST /api/generate');
+  t.same(
+    generate.map((r) => r.statusCode),
+    [202, 202, 429],
+    'the stricter limit on POST /api/generate',
+  );
   const limited = generate[2];
   t.match(limited.json(), { statusCode: 429, code: 'RATE_LIMITED', error: 'Too Many Requests', requestId: String });
   t.equal(limited.headers['x-ratelimit-limit'], '2');
@@ -62,10 +100,17 @@ t.test('rate limits come from the configuration: 429 with Retry-After and the st
   t.ok(Number(limited.headers['retry-after']) > 0 && Number(limited.headers['retry-after']) <= 30);
 
   const reads = [];
-  for (let i = 0; i < 5; i++) reads.push((await app.inject({ method: 'GET', url: '/api/job/00000000-0000-4000-8000-000000000000/status' })).statusCode);
+  for (let i = 0; i < 5; i++)
+    reads.push(
+      (await app.inject({ method: 'GET', url: '/api/job/00000000-0000-4000-8000-000000000000/status' })).statusCode,
+    );
   t.same(reads, [404, 404, 404, 404, 429], 'the global limit on every other route');
 
-  const otherClient = await app.inject({ method: 'GET', url: '/api/job/00000000-0000-4000-8000-000000000000/status', remoteAddress: '10.0.0.7' });
+  const otherClient = await app.inject({
+    method: 'GET',
+    url: '/api/job/00000000-0000-4000-8000-000000000000/status',
+    remoteAddress: '10.0.0.7',
+  });
   t.equal(otherClient.statusCode, 404, 'limits are per client IP');
 });
 

@@ -10,55 +10,77 @@ async function slowServer(t: Parameters<typeof build>[0], config = {}) {
   return build(t, { config: { ...fake.config, SSE_HEARTBEAT_MS: 50, ...config }, env: fake.env, listen: true });
 }
 
-t.test('a client that drops the stream and reconnects with Last-Event-ID gets every event once, then the stream ends', async (t) => {
-  const app = await slowServer(t);
-  const jobId = (await submit(app, { idea: 'A recipe planner that builds a shopping list' })).json().jobId;
-  const url = `${baseUrl(app)}/api/v1/job/${jobId}/events`;
+t.test(
+  'a client that drops the stream and reconnects with Last-Event-ID gets every event once, then the stream ends',
+  async (t) => {
+    const app = await slowServer(t);
+    const jobId = (await submit(app, { idea: 'A recipe planner that builds a shopping list' })).json().jobId;
+    const url = `${baseUrl(app)}/api/v1/job/${jobId}/events`;
 
-  const first = await SseReader.open(url);
-  t.equal(first.statusCode, 200);
-  t.match(first.headers['content-type'], /^text\/event-stream/);
-  await first.until((r) => r.jobEvents().some((e) => e.status === 'processing' && typeof e.delta === 'string'));
-  first.drop();
-  const seen = first.jobEvents();
-  const lastId = first.events.at(-1)!.id!;
-  t.equal(lastId, String(seen.at(-1)!.seq), 'each event\'s id is its seq');
+    const first = await SseReader.open(url);
+    t.equal(first.statusCode, 200);
+    t.match(first.headers['content-type'], /^text\/event-stream/);
+    await first.until((r) => r.jobEvents().some((e) => e.status === 'processing' && typeof e.delta === 'string'));
+    first.drop();
+    const seen = first.jobEvents();
+    const lastId = first.events.at(-1)!.id!;
+    t.equal(lastId, String(seen.at(-1)!.seq), "each event's id is its seq");
 
-  const second = await SseReader.open(url, { 'last-event-id': lastId });
-  await second.untilEnded();
-  const rest = second.jobEvents();
-  t.ok(rest.length > 0, 'the reconnect got the rest');
-  const all = [...seen, ...rest];
-  t.same(all.map((e) => e.seq), all.map((_, i) => i + 1), 'seq 1, 2, 3… across both connections: no gap, no duplicate');
-  t.equal(all.at(-1)!.status, 'completed', 'the stream ended after the terminal event');
-  t.equal(all.filter((e) => e.status === 'completed').length, 1);
-  const text = all.filter((e) => e.attempt === 1).map((e) => e.delta ?? '').join('');
-  t.equal(text, CHUNKS.join(''), 'the deltas add up to the spec');
-  t.ok(first.comments.concat(second.comments).includes('heartbeat'), 'heartbeat comments arrive between events');
+    const second = await SseReader.open(url, { 'last-event-id': lastId });
+    await second.untilEnded();
+    const rest = second.jobEvents();
+    t.ok(rest.length > 0, 'the reconnect got the rest');
+    const all = [...seen, ...rest];
+    t.same(
+      all.map((e) => e.seq),
+      all.map((_, i) => i + 1),
+      'seq 1, 2, 3… across both connections: no gap, no duplicate',
+    );
+    t.equal(all.at(-1)!.status, 'completed', 'the stream ended after the terminal event');
+    t.equal(all.filter((e) => e.status === 'completed').length, 1);
+    const text = all
+      .filter((e) => e.attempt === 1)
+      .map((e) => e.delta ?? '')
+      .join('');
+    t.equal(text, CHUNKS.join(''), 'the deltas add up to the spec');
+    t.ok(first.comments.concat(second.comments).includes('heartbeat'), 'heartbeat comments arrive between events');
 
-  const snapshot = await waitForJob(app, jobId);
-  t.equal(all.at(-1)!.seq, snapshot.seq, 'the last event is the job\'s last');
-});
+    const snapshot = await waitForJob(app, jobId);
+    t.equal(all.at(-1)!.seq, snapshot.seq, "the last event is the job's last");
+  },
+);
 
-t.test('?afterSeq= replays from a position; a finished job\'s stream ends at once; the unversioned path is the same stream', async (t) => {
-  const app = await slowServer(t);
-  const jobId = (await submit(app, { idea: 'A recipe planner that builds a shopping list' })).json().jobId;
-  const done = await waitForJob(app, jobId);
+t.test(
+  "?afterSeq= replays from a position; a finished job's stream ends at once; the unversioned path is the same stream",
+  async (t) => {
+    const app = await slowServer(t);
+    const jobId = (await submit(app, { idea: 'A recipe planner that builds a shopping list' })).json().jobId;
+    const done = await waitForJob(app, jobId);
 
-  const tail = await SseReader.open(`${baseUrl(app)}/api/v1/job/${jobId}/events?afterSeq=${done.seq - 2}`);
-  await tail.untilEnded();
-  t.same(tail.jobEvents().map((e) => e.seq), [done.seq - 1, done.seq]);
+    const tail = await SseReader.open(`${baseUrl(app)}/api/v1/job/${jobId}/events?afterSeq=${done.seq - 2}`);
+    await tail.untilEnded();
+    t.same(
+      tail.jobEvents().map((e) => e.seq),
+      [done.seq - 1, done.seq],
+    );
 
-  const whole = await SseReader.open(`${baseUrl(app)}/api/job/${jobId}/events`);
-  await whole.untilEnded();
-  t.same(whole.jobEvents().map((e) => e.seq), Array.from({ length: done.seq }, (_, i) => i + 1), 'from the start without a position');
+    const whole = await SseReader.open(`${baseUrl(app)}/api/job/${jobId}/events`);
+    await whole.untilEnded();
+    t.same(
+      whole.jobEvents().map((e) => e.seq),
+      Array.from({ length: done.seq }, (_, i) => i + 1),
+      'from the start without a position',
+    );
 
-  const nothingMissed = await SseReader.open(`${baseUrl(app)}/api/v1/job/${jobId}/events`, { 'last-event-id': String(done.seq) });
-  await nothingMissed.untilEnded();
-  t.same(nothingMissed.jobEvents(), [], 'a client that saw everything gets nothing more and the stream ends');
-});
+    const nothingMissed = await SseReader.open(`${baseUrl(app)}/api/v1/job/${jobId}/events`, {
+      'last-event-id': String(done.seq),
+    });
+    await nothingMissed.untilEnded();
+    t.same(nothingMissed.jobEvents(), [], 'a client that saw everything gets nothing more and the stream ends');
+  },
+);
 
-t.test('the stream follows the WebSocket\'s API-key rule; bad input gets a clear error', async (t) => {
+t.test("the stream follows the WebSocket's API-key rule; bad input gets a clear error", async (t) => {
   const app = await slowServer(t, { API_KEY: KEY });
   const auth = { authorization: `Bearer ${KEY}` };
   const jobId = (await submit(app, { idea: 'A recipe planner that builds a shopping list' }, auth)).json().jobId;
@@ -77,10 +99,21 @@ t.test('the stream follows the WebSocket\'s API-key rule; bad input gets a clear
   const preflight = await app.inject({
     method: 'OPTIONS',
     url: `/api/v1/job/${jobId}/events`,
-    headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization,last-event-id' },
+    headers: {
+      origin: 'http://localhost:3000',
+      'access-control-request-method': 'GET',
+      'access-control-request-headers': 'authorization,last-event-id',
+    },
   });
-  t.match(preflight.headers['access-control-allow-headers'], 'last-event-id', 'a browser page on an allowed origin may resume with Last-Event-ID');
-  const bad = await app.inject({ url: `/api/v1/job/${jobId}/events`, headers: { ...auth, 'last-event-id': 'yesterday' } });
+  t.match(
+    preflight.headers['access-control-allow-headers'],
+    'last-event-id',
+    'a browser page on an allowed origin may resume with Last-Event-ID',
+  );
+  const bad = await app.inject({
+    url: `/api/v1/job/${jobId}/events`,
+    headers: { ...auth, 'last-event-id': 'yesterday' },
+  });
   t.equal(bad.statusCode, 400);
   t.equal(bad.json().code, 'INVALID_LAST_EVENT_ID');
 });

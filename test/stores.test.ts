@@ -51,20 +51,34 @@ for (const [name, create] of Object.entries(eventLogs)) {
     await log.append(event(6, 'processing', { delta: 'Hello' }));
     await log.append(event(7, 'processing', { delta: ', world' }));
     t.same(await log.snapshot(JOB), { status: 'processing', seq: 7, text: 'Hello, world' });
-    t.same((await log.after(JOB, 5)).map((e) => e.seq), [6, 7]);
+    t.same(
+      (await log.after(JOB, 5)).map((e) => e.seq),
+      [6, 7],
+    );
 
     const live: JobEvent[] = [];
     const sub = await log.subscribe(JOB, 5, (e) => live.push(e));
     t.same(sub?.snapshot, { status: 'processing', seq: 7, text: 'Hello, world' });
-    t.same(sub?.replay.map((e) => e.seq), [6, 7], 'the replay covers afterSeq..snapshot.seq');
+    t.same(
+      sub?.replay.map((e) => e.seq),
+      [6, 7],
+      'the replay covers afterSeq..snapshot.seq',
+    );
     await log.append(event(8, 'processing', { attempt: 2 }), { reset: true });
     t.equal((await log.snapshot(JOB))?.text, '', 'a new attempt starts from empty text');
     await log.append(event(9, 'completed'), { replace: '# Spec' });
-    t.same(live.map((e) => e.seq), [8, 9], 'live events follow the snapshot without a gap, up to the end');
+    t.same(
+      live.map((e) => e.seq),
+      [8, 9],
+      'live events follow the snapshot without a gap, up to the end',
+    );
     t.equal((await log.snapshot(JOB))?.text, '# Spec', 'the final text replaces the streamed one');
 
     const late = await log.subscribe(JOB, 8, () => t.fail('an ended job sends no live events'));
-    t.same(late?.replay.map((e) => e.seq), [9]);
+    t.same(
+      late?.replay.map((e) => e.seq),
+      [9],
+    );
     late?.close();
   });
 

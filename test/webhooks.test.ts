@@ -34,58 +34,79 @@ async function receiver(t: { after(fn: () => unknown): void }, answers: number[]
 }
 
 /** Webhooks to a local receiver: http and 127.0.0.1 allowed explicitly, quick retries. */
-const local = { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_HTTP: true, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_RETRY_BASE_MS: 20, WEBHOOK_POLL_MS: 20 };
+const local = {
+  WEBHOOK_SECRET: SECRET,
+  WEBHOOK_ALLOW_HTTP: true,
+  WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+  WEBHOOK_RETRY_BASE_MS: 20,
+  WEBHOOK_POLL_MS: 20,
+};
 
 async function webhookOf(app: Awaited<ReturnType<typeof build>>, ideaId: number) {
   return (await app.inject({ url: `/api/v1/spec/${ideaId}` })).json().webhook;
 }
 
-t.test('the final event is delivered, signed, after the receiver fails twice; the idea shows the delivery', async (t) => {
-  const hook = await receiver(t, [500, 503, 204]);
-  const app = await build(t, { config: local });
-  const accepted = await submit(app, { idea: IDEA, webhookUrl: hook.url });
-  t.equal(accepted.statusCode, 202);
-  const { id } = accepted.json();
+t.test(
+  'the final event is delivered, signed, after the receiver fails twice; the idea shows the delivery',
+  async (t) => {
+    const hook = await receiver(t, [500, 503, 204]);
+    const app = await build(t, { config: local });
+    const accepted = await submit(app, { idea: IDEA, webhookUrl: hook.url });
+    t.equal(accepted.statusCode, 202);
+    const { id } = accepted.json();
 
-  const webhook = await waitFor(async () => {
-    const w = await webhookOf(app, id);
-    return w?.status === 'delivered' ? w : undefined;
-  }, { what: 'the webhook to be delivered' });
-  t.equal(webhook.attempts, 3, 'two failures, then the delivery');
-  t.equal(webhook.lastStatusCode, 204);
-  t.equal(webhook.url, hook.url);
-  t.ok(webhook.deliveredAt);
+    const webhook = await waitFor(
+      async () => {
+        const w = await webhookOf(app, id);
+        return w?.status === 'delivered' ? w : undefined;
+      },
+      { what: 'the webhook to be delivered' },
+    );
+    t.equal(webhook.attempts, 3, 'two failures, then the delivery');
+    t.equal(webhook.lastStatusCode, 204);
+    t.equal(webhook.url, hook.url);
+    t.ok(webhook.deliveredAt);
 
-  t.equal(hook.received.length, 3);
-  const verifier = new Webhook(SECRET);
-  for (const { headers, body } of hook.received) {
-    const event = verifier.verify(body, headers as Record<string, string>) as Record<string, unknown>;
-    t.equal(event.type, 'job-update');
-    t.equal(event.ideaId, id);
-    t.equal(event.status, 'completed', 'the final envelope');
-  }
-  t.equal(new Set(hook.received.map((r) => r.headers['webhook-id'])).size, 1, 'the same webhook-id on every retry');
-  const forged = hook.received[0].body.replace('completed', 'cancelled');
-  t.throws(() => verifier.verify(forged, hook.received[0].headers as Record<string, string>), 'a changed body fails verification');
-});
+    t.equal(hook.received.length, 3);
+    const verifier = new Webhook(SECRET);
+    for (const { headers, body } of hook.received) {
+      const event = verifier.verify(body, headers as Record<string, string>) as Record<string, unknown>;
+      t.equal(event.type, 'job-update');
+      t.equal(event.ideaId, id);
+      t.equal(event.status, 'completed', 'the final envelope');
+    }
+    t.equal(new Set(hook.received.map((r) => r.headers['webhook-id'])).size, 1, 'the same webhook-id on every retry');
+    const forged = hook.received[0].body.replace('completed', 'cancelled');
+    t.throws(
+      () => verifier.verify(forged, hook.received[0].headers as Record<string, string>),
+      'a changed body fails verification',
+    );
+  },
+);
 
-t.test('a retry with the same Idempotency-Key stores the webhook the first try may not have; an idea keeps its first webhook', async (t) => {
-  const hook = await receiver(t, [200]);
-  const other = await receiver(t, [200]);
-  const app = await build(t, { config: local });
-  const first = await submit(app, { idea: IDEA }, { 'idempotency-key': 'retry-1' });
-  const retried = await submit(app, { idea: IDEA, webhookUrl: hook.url }, { 'idempotency-key': 'retry-1' });
-  t.equal(retried.headers['idempotent-replayed'], 'true');
-  t.equal(retried.json().jobId, first.json().jobId);
-  await submit(app, { idea: IDEA, webhookUrl: other.url }, { 'idempotency-key': 'retry-1' });
-  const webhook = await waitFor(async () => {
-    const w = await webhookOf(app, first.json().id);
-    return w?.status === 'delivered' ? w : undefined;
-  }, { what: 'the delivery' });
-  t.equal(webhook.url, hook.url);
-  t.equal(hook.received.length, 1, 'delivered once');
-  t.equal(other.received.length, 0, 'a later URL does not replace the first');
-});
+t.test(
+  'a retry with the same Idempotency-Key stores the webhook the first try may not have; an idea keeps its first webhook',
+  async (t) => {
+    const hook = await receiver(t, [200]);
+    const other = await receiver(t, [200]);
+    const app = await build(t, { config: local });
+    const first = await submit(app, { idea: IDEA }, { 'idempotency-key': 'retry-1' });
+    const retried = await submit(app, { idea: IDEA, webhookUrl: hook.url }, { 'idempotency-key': 'retry-1' });
+    t.equal(retried.headers['idempotent-replayed'], 'true');
+    t.equal(retried.json().jobId, first.json().jobId);
+    await submit(app, { idea: IDEA, webhookUrl: other.url }, { 'idempotency-key': 'retry-1' });
+    const webhook = await waitFor(
+      async () => {
+        const w = await webhookOf(app, first.json().id);
+        return w?.status === 'delivered' ? w : undefined;
+      },
+      { what: 'the delivery' },
+    );
+    t.equal(webhook.url, hook.url);
+    t.equal(hook.received.length, 1, 'delivered once');
+    t.equal(other.received.length, 0, 'a later URL does not replace the first');
+  },
+);
 
 t.test('a delivery still owed when the service stops is made by the next start', async (t) => {
   const hook = await receiver(t, [503]);
@@ -95,17 +116,32 @@ t.test('a delivery still owed when the service stops is made by the next start',
   await waitFor(async () => (await webhookOf(first, id))?.attempts >= 1, { what: 'a failed attempt' });
   await first.close();
   const failedBefore = hook.received.length;
-  t.equal((await webhookOf(await build(t, { dbFile, config: { ...local, WEBHOOK_POLL_MS: 600_000, WEBHOOK_SECRET: undefined } }), id)).status, 'pending', 'stored as pending, nothing sent without a secret');
+  t.equal(
+    (
+      await webhookOf(
+        await build(t, { dbFile, config: { ...local, WEBHOOK_POLL_MS: 600_000, WEBHOOK_SECRET: undefined } }),
+        id,
+      )
+    ).status,
+    'pending',
+    'stored as pending, nothing sent without a secret',
+  );
 
   hook.answers.splice(0, hook.answers.length, 200);
   const second = await build(t, { dbFile, config: local });
-  const webhook = await waitFor(async () => {
-    const w = await webhookOf(second, id);
-    return w?.status === 'delivered' ? w : undefined;
-  }, { what: 'delivery after the restart' });
+  const webhook = await waitFor(
+    async () => {
+      const w = await webhookOf(second, id);
+      return w?.status === 'delivered' ? w : undefined;
+    },
+    { what: 'delivery after the restart' },
+  );
   t.ok(webhook.attempts > failedBefore - 1, 'the attempts count carried over');
   const last = hook.received.at(-1)!;
-  t.equal((new Webhook(SECRET).verify(last.body, last.headers as Record<string, string>) as { ideaId: number }).ideaId, id);
+  t.equal(
+    (new Webhook(SECRET).verify(last.body, last.headers as Record<string, string>) as { ideaId: number }).ideaId,
+    id,
+  );
 });
 
 t.test('webhookUrl naming a loopback, private, link-local or metadata address is refused with 400', async (t) => {
@@ -134,7 +170,11 @@ t.test('webhookUrl naming a loopback, private, link-local or metadata address is
   t.equal((await submit(app, { idea: IDEA, webhookUrl: 'not a url' })).statusCode, 400);
 
   const withHttp = await build(t, { config: { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_HTTP: true } });
-  for (const url of ['http://127.0.0.1/hook', 'http://169.254.169.254/latest/meta-data/', 'http://[::ffff:169.254.169.254]/']) {
+  for (const url of [
+    'http://127.0.0.1/hook',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[::ffff:169.254.169.254]/',
+  ]) {
     const res = await submit(withHttp, { idea: IDEA, webhookUrl: url });
     t.equal(res.statusCode, 400, `${url}, with http allowed`);
     t.match(res.json().message, /loopback|linkLocal/, 'the address itself is the reason');
@@ -149,32 +189,48 @@ t.test('webhookUrl naming a loopback, private, link-local or metadata address is
   t.equal(refused.json().code, 'WEBHOOKS_NOT_CONFIGURED');
 });
 
-t.test('a hostname that resolves to a private address is refused at POST and again at delivery (DNS rebinding)', async (t) => {
-  let answer = '93.184.215.14';
-  const lookups: string[] = [];
-  const resolver = async (hostname: string) => {
-    lookups.push(hostname);
-    return [{ address: hostname === 'internal.example.test' ? '10.0.0.7' : answer, family: 4 }];
-  };
-  const app = await build(t, { config: { WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_BASE_MS: 20, WEBHOOK_POLL_MS: 20 }, webhookResolver: resolver });
+t.test(
+  'a hostname that resolves to a private address is refused at POST and again at delivery (DNS rebinding)',
+  async (t) => {
+    let answer = '93.184.215.14';
+    const lookups: string[] = [];
+    const resolver = async (hostname: string) => {
+      lookups.push(hostname);
+      return [{ address: hostname === 'internal.example.test' ? '10.0.0.7' : answer, family: 4 }];
+    };
+    const app = await build(t, {
+      config: { WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_BASE_MS: 20, WEBHOOK_POLL_MS: 20 },
+      webhookResolver: resolver,
+    });
 
-  const direct = await submit(app, { idea: IDEA, webhookUrl: 'https://internal.example.test/hook' });
-  t.equal(direct.statusCode, 400, 'resolves to 10.0.0.7: refused at POST');
-  t.match(direct.json().message, /10\.0\.0\.7/);
+    const direct = await submit(app, { idea: IDEA, webhookUrl: 'https://internal.example.test/hook' });
+    t.equal(direct.statusCode, 400, 'resolves to 10.0.0.7: refused at POST');
+    t.match(direct.json().message, /10\.0\.0\.7/);
 
-  // Public when the request is checked, then the name is pointed at the metadata service before delivery.
-  const rebinding = await submit(app, { idea: IDEA, webhookUrl: 'https://rebind.example.test/hook' });
-  t.equal(rebinding.statusCode, 202);
-  answer = '169.254.169.254';
-  const webhook = await waitFor(async () => {
-    const w = await webhookOf(app, rebinding.json().id);
-    return w?.status === 'failed' ? w : undefined;
-  }, { what: 'the delivery to be refused' });
-  t.equal(webhook.attempts, 1, 'a refused address is not retried');
-  t.match(webhook.lastError, /169\.254\.169\.254/);
-  t.notOk(webhook.lastStatusCode, 'nothing was sent');
-  t.ok(lookups.filter((h) => h === 'rebind.example.test').length >= 2, 'resolved at POST and again at delivery');
+    // Public when the request is checked, then the name is pointed at the metadata service before delivery.
+    const rebinding = await submit(app, { idea: IDEA, webhookUrl: 'https://rebind.example.test/hook' });
+    t.equal(rebinding.statusCode, 202);
+    answer = '169.254.169.254';
+    const webhook = await waitFor(
+      async () => {
+        const w = await webhookOf(app, rebinding.json().id);
+        return w?.status === 'failed' ? w : undefined;
+      },
+      { what: 'the delivery to be refused' },
+    );
+    t.equal(webhook.attempts, 1, 'a refused address is not retried');
+    t.match(webhook.lastError, /169\.254\.169\.254/);
+    t.notOk(webhook.lastStatusCode, 'nothing was sent');
+    t.ok(lookups.filter((h) => h === 'rebind.example.test').length >= 2, 'resolved at POST and again at delivery');
 
-  const allowedApp = await build(t, { config: { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOWED_HOSTS: 'internal.example.test' }, webhookResolver: resolver });
-  t.equal((await submit(allowedApp, { idea: IDEA, webhookUrl: 'https://internal.example.test/hook' })).statusCode, 202, 'a host in WEBHOOK_ALLOWED_HOSTS is let through');
-});
+    const allowedApp = await build(t, {
+      config: { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOWED_HOSTS: 'internal.example.test' },
+      webhookResolver: resolver,
+    });
+    t.equal(
+      (await submit(allowedApp, { idea: IDEA, webhookUrl: 'https://internal.example.test/hook' })).statusCode,
+      202,
+      'a host in WEBHOOK_ALLOWED_HOSTS is let through',
+    );
+  },
+);

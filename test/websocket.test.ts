@@ -27,10 +27,28 @@ t.test('a late subscriber with afterSeq gets exactly the events it missed, then 
   await Promise.all([early.waitForEnd(jobId), late.waitForEnd(jobId)]);
 
   const all = early.events(jobId);
-  t.same(all.map((e) => e.seq), all.map((_, i) => i + 1), 'the early client saw every seq once');
-  t.same(late.events(jobId), all.filter((e) => e.seq > seen.seq), 'the late client got exactly the events after afterSeq, in order, once');
+  t.same(
+    all.map((e) => e.seq),
+    all.map((_, i) => i + 1),
+    'the early client saw every seq once',
+  );
+  t.same(
+    late.events(jobId),
+    all.filter((e) => e.seq > seen.seq),
+    'the late client got exactly the events after afterSeq, in order, once',
+  );
   const text = all.map((e) => e.delta ?? '').join('');
-  t.equal(all.filter((e) => e.seq <= seen.seq).map((e) => e.delta ?? '').join('') + late.events(jobId).map((e) => e.delta ?? '').join(''), text);
+  t.equal(
+    all
+      .filter((e) => e.seq <= seen.seq)
+      .map((e) => e.delta ?? '')
+      .join('') +
+      late
+        .events(jobId)
+        .map((e) => e.delta ?? '')
+        .join(''),
+    text,
+  );
 });
 
 t.test('without afterSeq a subscriber gets the snapshot text, then only live events', async (t) => {
@@ -45,7 +63,10 @@ t.test('without afterSeq a subscriber gets the snapshot text, then only live eve
   const end = await ws.waitForEnd(jobId);
   const live = ws.events(jobId);
   t.equal(live[0].seq, subscribed.seq + 1, 'live events continue right after the snapshot');
-  t.equal(subscribed.text + live.map((e) => e.delta ?? '').join(''), (await app.inject({ url: `/api/job/${jobId}/status` })).json().text);
+  t.equal(
+    subscribed.text + live.map((e) => e.delta ?? '').join(''),
+    (await app.inject({ url: `/api/job/${jobId}/status` })).json().text,
+  );
   t.equal(end.status, 'completed');
 });
 
@@ -94,14 +115,24 @@ t.test('subscribe to a finished job: snapshot only; unsubscribe is acknowledged'
   const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
   t.teardown(() => ws.close());
   ws.send({ type: 'subscribe-job', jobId });
-  t.same(await ws.next((m) => m.type === 'subscribed'), { type: 'subscribed', jobId, status: 'completed', seq: done.seq, text: done.text });
+  t.same(await ws.next((m) => m.type === 'subscribed'), {
+    type: 'subscribed',
+    jobId,
+    status: 'completed',
+    seq: done.seq,
+    text: done.text,
+  });
   ws.send({ type: 'unsubscribe-job', jobId });
   t.same(await ws.next((m) => m.type === 'unsubscribed'), { type: 'unsubscribed', jobId });
 });
 
 t.test('a subscription cap per socket', async (t) => {
   const fake = fakeGemini(t, 'hang');
-  const app = await build(t, { listen: true, config: { ...fake.config, WS_MAX_SUBSCRIPTIONS: 2, GEMINI_TIMEOUT_MS: 60_000 }, env: fake.env });
+  const app = await build(t, {
+    listen: true,
+    config: { ...fake.config, WS_MAX_SUBSCRIPTIONS: 2, GEMINI_TIMEOUT_MS: 60_000 },
+    env: fake.env,
+  });
   const ids = [];
   for (let i = 0; i < 3; i++) ids.push((await submit(app, { idea: `${IDEA} #${i}` })).json().jobId);
   const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
@@ -147,16 +178,19 @@ t.test('a WebSocket from an origin that is not allowed is refused', async (t) =>
   t.pass('the allowed origin connects');
 });
 
-t.test('subscriptions to finished jobs are released, so one socket can follow any number of jobs in turn', async (t) => {
-  const app = await build(t, { listen: true, config: { WS_MAX_SUBSCRIPTIONS: 2 } });
-  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
-  t.teardown(() => ws.close());
-  for (let i = 0; i < 5; i++) {
-    const { jobId } = (await submit(app, { idea: `${IDEA} #${i}` })).json();
-    ws.send({ type: 'subscribe-job', jobId, afterSeq: 0 });
-    t.equal((await ws.waitForEnd(jobId)).status, 'completed', `job ${i}`);
-  }
-  t.equal(ws.messages.filter((m) => m.type === 'error').length, 0, 'never hit the cap');
-  await waitFor(() => app.wsStats.subscriptions === 0, { what: 'subscriptions to be released' });
-  t.pass('no subscription is left');
-});
+t.test(
+  'subscriptions to finished jobs are released, so one socket can follow any number of jobs in turn',
+  async (t) => {
+    const app = await build(t, { listen: true, config: { WS_MAX_SUBSCRIPTIONS: 2 } });
+    const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+    t.teardown(() => ws.close());
+    for (let i = 0; i < 5; i++) {
+      const { jobId } = (await submit(app, { idea: `${IDEA} #${i}` })).json();
+      ws.send({ type: 'subscribe-job', jobId, afterSeq: 0 });
+      t.equal((await ws.waitForEnd(jobId)).status, 'completed', `job ${i}`);
+    }
+    t.equal(ws.messages.filter((m) => m.type === 'error').length, 0, 'never hit the cap');
+    await waitFor(() => app.wsStats.subscriptions === 0, { what: 'subscriptions to be released' });
+    t.pass('no subscription is left');
+  },
+);

@@ -45,14 +45,28 @@ function lineChart(el, times, series) {
   for (const f of [0, 0.5, 1]) {
     const v = max * f;
     el.append(svg('line', { class: 'grid', x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }));
-    el.append(svg('text', { class: 'axis', x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, values.length ? formatNumber(v) : ''));
+    el.append(
+      svg(
+        'text',
+        { class: 'axis', x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' },
+        values.length ? formatNumber(v) : '',
+      ),
+    );
   }
   if (times.length > 1) {
     el.append(svg('text', { class: 'axis', x: PAD.left, y: H - 6 }, timeLabel(times[0])));
-    el.append(svg('text', { class: 'axis', x: W - PAD.right, y: H - 6, 'text-anchor': 'end' }, timeLabel(times[times.length - 1])));
+    el.append(
+      svg(
+        'text',
+        { class: 'axis', x: W - PAD.right, y: H - 6, 'text-anchor': 'end' },
+        timeLabel(times[times.length - 1]),
+      ),
+    );
   }
   if (values.length === 0) {
-    el.append(svg('text', { class: 'empty', x: W / 2, y: H / 2, 'text-anchor': 'middle' }, 'no data in this window yet'));
+    el.append(
+      svg('text', { class: 'empty', x: W / 2, y: H / 2, 'text-anchor': 'middle' }, 'no data in this window yet'),
+    );
   }
 
   let legendX = PAD.left;
@@ -76,7 +90,11 @@ function lineChart(el, times, series) {
     });
     if (d) el.append(svg('path', { class: `series ${cls}`, d }));
     const last = [...s.values].reverse().find((v) => v !== null && Number.isFinite(v));
-    const label = svg('text', { class: `legend ${cls}`, x: legendX, y: 12 }, `${s.name}${last !== undefined ? ` ${formatNumber(last)}` : ''}`);
+    const label = svg(
+      'text',
+      { class: `legend ${cls}`, x: legendX, y: 12 },
+      `${s.name}${last !== undefined ? ` ${formatNumber(last)}` : ''}`,
+    );
     el.append(label);
     legendX += 14 + 7 * label.textContent.length;
   });
@@ -95,7 +113,10 @@ function renderCharts(ts) {
     { name: 'p99', values: ts.buckets.map((b) => b.p99Ms) },
   ]);
   lineChart($('chart-jobs'), times, [
-    { name: 'completed', values: ts.buckets.map((b) => (b.queued === null && b.jobsCompleted === 0 ? null : b.jobsCompleted)) },
+    {
+      name: 'completed',
+      values: ts.buckets.map((b) => (b.queued === null && b.jobsCompleted === 0 ? null : b.jobsCompleted)),
+    },
     { name: 'failed', values: ts.buckets.map((b) => (b.queued === null && b.jobsFailed === 0 ? null : b.jobsFailed)) },
     { name: 'queued', values: ts.buckets.map((b) => b.queued) },
   ]);
@@ -132,13 +153,33 @@ function renderHealth(health) {
   const { database, gemini, websocket, jobs, redis } = health.services;
   const { memory, eventLoopDelay, loadAverage } = health.system;
   const cards = [
-    serviceCard('database', database.status, [database.latencyMs === null ? database.error ?? 'no answer' : `SELECT 1 in ${database.latencyMs} ms`, database.migrationsApplied ? 'migrations applied' : 'migrations missing']),
-    serviceCard('gemini cli', gemini.status, [`${gemini.cli}${gemini.version ? ` · v${gemini.version}` : ''}`, `generator ${gemini.active ? 'in use' : 'not in use'} · circuit ${gemini.circuit}`]),
-    serviceCard('jobs', jobs.status, [`${jobs.running} running · ${jobs.queued} queued (limit ${jobs.queueLimit})`, `last hour: ${jobs.completedLastHour} completed · ${jobs.failedLastHour} failed`]),
-    serviceCard('websocket', websocket.status, [`${websocket.connections} connections`, `${websocket.subscriptions} subscriptions`]),
-    serviceCard('process', eventLoopDelay.p99Ms > 1000 ? 'DEGRADED' : 'OK', [`rss ${Math.round(memory.rssBytes / 1048576)} MB · heap ${Math.round(memory.heapUsedBytes / 1048576)} MB`, `event loop p99 ${eventLoopDelay.p99Ms} ms · load ${loadAverage[0]}`]),
+    serviceCard('database', database.status, [
+      database.latencyMs === null ? (database.error ?? 'no answer') : `SELECT 1 in ${database.latencyMs} ms`,
+      database.migrationsApplied ? 'migrations applied' : 'migrations missing',
+    ]),
+    serviceCard('gemini cli', gemini.status, [
+      `${gemini.cli}${gemini.version ? ` · v${gemini.version}` : ''}`,
+      `generator ${gemini.active ? 'in use' : 'not in use'} · circuit ${gemini.circuit}`,
+    ]),
+    serviceCard('jobs', jobs.status, [
+      `${jobs.running} running · ${jobs.queued} queued (limit ${jobs.queueLimit})`,
+      `last hour: ${jobs.completedLastHour} completed · ${jobs.failedLastHour} failed`,
+    ]),
+    serviceCard('websocket', websocket.status, [
+      `${websocket.connections} connections`,
+      `${websocket.subscriptions} subscriptions`,
+    ]),
+    serviceCard('process', eventLoopDelay.p99Ms > 1000 ? 'DEGRADED' : 'OK', [
+      `rss ${Math.round(memory.rssBytes / 1048576)} MB · heap ${Math.round(memory.heapUsedBytes / 1048576)} MB`,
+      `event loop p99 ${eventLoopDelay.p99Ms} ms · load ${loadAverage[0]}`,
+    ]),
   ];
-  if (redis) cards.push(serviceCard('redis', redis.status, [redis.latencyMs === null ? redis.error ?? 'no answer' : `PING in ${redis.latencyMs} ms`]));
+  if (redis)
+    cards.push(
+      serviceCard('redis', redis.status, [
+        redis.latencyMs === null ? (redis.error ?? 'no answer') : `PING in ${redis.latencyMs} ms`,
+      ]),
+    );
   $('services').replaceChildren(...cards);
 }
 

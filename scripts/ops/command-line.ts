@@ -20,7 +20,8 @@ export function parseCommandLine<const O extends Options>(usage: string, options
 /** A positive number from a flag, or a clear exit. */
 export function positive(name: string, raw: unknown, { integer = true } = {}): number {
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) fail(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got ${String(raw)})`);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value)))
+    fail(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got ${String(raw)})`);
   return value;
 }
 
@@ -45,7 +46,9 @@ export async function reachableClient(url: string, apiKey: string | undefined): 
   } catch (err) {
     if (err instanceof ConnectionError) {
       client.close();
-      fail(`idea2spec is not reachable at ${url}: ${err.message}\nStart it with \`npm start\`, or point --url at a running service.`);
+      fail(
+        `idea2spec is not reachable at ${url}: ${err.message}\nStart it with \`npm start\`, or point --url at a running service.`,
+      );
     }
   }
   return client;

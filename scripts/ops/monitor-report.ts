@@ -23,14 +23,26 @@ const LABELS: Record<Figure, string> = {
 };
 
 export function chart(run: MonitorRun): string {
-  const series = (name: string, color: string, pick: (s: Sample) => number | undefined) => ({ name, color, points: run.samples.map((s) => [s.t, pick(s)] as [number, number | undefined]) });
+  const series = (name: string, color: string, pick: (s: Sample) => number | undefined) => ({
+    name,
+    color,
+    points: run.samples.map((s) => [s.t, pick(s)] as [number, number | undefined]),
+  });
   return svgChart([
     {
       title: 'Latency',
       unit: 'ms',
-      series: [series('server p95', '#d1495b', (s) => s.p95), series('server p50', '#00798c', (s) => s.p50), series('health round trip', '#edae49', (s) => s.probeMs)],
+      series: [
+        series('server p95', '#d1495b', (s) => s.p95),
+        series('server p50', '#00798c', (s) => s.p50),
+        series('health round trip', '#edae49', (s) => s.probeMs),
+      ],
     },
-    { title: 'Memory', unit: 'MB', series: [series('RSS', '#30638e', (s) => s.rssMb), series('heap used', '#66a182', (s) => s.heapUsedMb)] },
+    {
+      title: 'Memory',
+      unit: 'MB',
+      series: [series('RSS', '#30638e', (s) => s.rssMb), series('heap used', '#66a182', (s) => s.heapUsedMb)],
+    },
   ]);
 }
 
@@ -49,7 +61,11 @@ export function markdown(run: MonitorRun, chartFile: string): string {
     '',
     `- Service: ${run.url}`,
     `- Started: ${run.startedAt.toISOString()}, ${samples.length} samples over ${fmt(last?.t ?? 0)} s`,
-    `- Health: ${Object.entries(statuses).map(([status, n]) => `${status} ×${n}`).join(', ') || 'no sample'}`,
+    `- Health: ${
+      Object.entries(statuses)
+        .map(([status, n]) => `${status} ×${n}`)
+        .join(', ') || 'no sample'
+    }`,
     `- Metrics window: ${run.window}`,
     '',
     `![latency and memory over time](${chartFile})`,
@@ -59,8 +75,17 @@ export function markdown(run: MonitorRun, chartFile: string): string {
     ...rows,
   ];
   if (last && last.routes.length > 0) {
-    lines.push('', `## Routes (last sample, window ${run.window})`, '', '| route | count | error rate | p50 ms | p95 ms | p99 ms |', '|---|---|---|---|---|---|');
-    for (const r of last.routes) lines.push(`| \`${r.route}\` | ${r.count} | ${r.errorRate === undefined ? '–' : `${fmt(r.errorRate * 100)} %`} | ${opt(r.p50)} | ${opt(r.p95)} | ${opt(r.p99)} |`);
+    lines.push(
+      '',
+      `## Routes (last sample, window ${run.window})`,
+      '',
+      '| route | count | error rate | p50 ms | p95 ms | p99 ms |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const r of last.routes)
+      lines.push(
+        `| \`${r.route}\` | ${r.count} | ${r.errorRate === undefined ? '–' : `${fmt(r.errorRate * 100)} %`} | ${opt(r.p50)} | ${opt(r.p95)} | ${opt(r.p99)} |`,
+      );
   }
   if (run.notes.length > 0) lines.push('', '## Notes', '', ...run.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;

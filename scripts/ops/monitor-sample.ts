@@ -64,13 +64,25 @@ function megabytes(memory: unknown, name: 'rss' | 'heapUsed'): number | undefine
 export function readHealth(body: unknown): Pick<Sample, 'health' | 'rssMb' | 'heapUsedMb'> {
   if (!isBag(body)) return { health: 'no report', rssMb: undefined, heapUsedMb: undefined };
   const memory = isBag(body.system) ? body.system.memory : body.memory;
-  return { health: typeof body.status === 'string' ? body.status : 'no status', rssMb: megabytes(memory, 'rss'), heapUsedMb: megabytes(memory, 'heapUsed') };
+  return {
+    health: typeof body.status === 'string' ? body.status : 'no status',
+    rssMb: megabytes(memory, 'rss'),
+    heapUsedMb: megabytes(memory, 'heapUsed'),
+  };
 }
 
 /** Routes from an array, from {routes|data|items|summary: […]}, or from an object keyed by route. */
 export function readRoutes(body: unknown): RouteFigures[] {
-  const list = Array.isArray(body) ? body : isBag(body) ? ['routes', 'data', 'items', 'summary'].map((k) => body[k]).find(Array.isArray) : undefined;
-  const entries: Array<[string | undefined, unknown]> = list ? list.map((item) => [undefined, item]) : isBag(body) ? Object.entries(isBag(body.routes) ? body.routes : body) : [];
+  const list = Array.isArray(body)
+    ? body
+    : isBag(body)
+      ? ['routes', 'data', 'items', 'summary'].map((k) => body[k]).find(Array.isArray)
+      : undefined;
+  const entries: Array<[string | undefined, unknown]> = list
+    ? list.map((item) => [undefined, item])
+    : isBag(body)
+      ? Object.entries(isBag(body.routes) ? body.routes : body)
+      : [];
   const routes: RouteFigures[] = [];
   for (const [key, item] of entries) {
     if (!isBag(item)) continue;
@@ -83,14 +95,22 @@ export function readRoutes(body: unknown): RouteFigures[] {
     if (errorRate === undefined && errors !== undefined && count > 0) errorRate = errors / count;
     // A rate given in percent (e.g. 2.5) is brought to a fraction.
     if (errorRate !== undefined && errorRate > 1) errorRate /= 100;
-    routes.push({ route: `${method}${name}`, count, errorRate, p50: number(item, ['p50', 'p50Ms', 'median']), p95: number(item, ['p95', 'p95Ms']), p99: number(item, ['p99', 'p99Ms']) });
+    routes.push({
+      route: `${method}${name}`,
+      count,
+      errorRate,
+      p50: number(item, ['p50', 'p50Ms', 'median']),
+      p95: number(item, ['p95', 'p95Ms']),
+      p99: number(item, ['p99', 'p99Ms']),
+    });
   }
   return routes.sort((a, b) => b.count - a.count);
 }
 
 /** The service as a whole: counts add up, p50 is count-weighted, p95/p99 are the worst route's (an upper bound). */
 export function overall(routes: RouteFigures[]): Pick<Sample, 'requests' | 'errorRate' | 'p50' | 'p95' | 'p99'> {
-  if (routes.length === 0) return { requests: undefined, errorRate: undefined, p50: undefined, p95: undefined, p99: undefined };
+  if (routes.length === 0)
+    return { requests: undefined, errorRate: undefined, p50: undefined, p95: undefined, p99: undefined };
   const requests = routes.reduce((n, r) => n + r.count, 0);
   const weighted = (pick: (r: RouteFigures) => number | undefined) => {
     const known = routes.filter((r) => pick(r) !== undefined && r.count > 0);
@@ -101,5 +121,11 @@ export function overall(routes: RouteFigures[]): Pick<Sample, 'requests' | 'erro
     const values = routes.map(pick).filter((v): v is number => v !== undefined);
     return values.length ? round2(Math.max(...values)) : undefined;
   };
-  return { requests, errorRate: weighted((r) => r.errorRate), p50: weighted((r) => r.p50), p95: worst((r) => r.p95), p99: worst((r) => r.p99) };
+  return {
+    requests,
+    errorRate: weighted((r) => r.errorRate),
+    p50: weighted((r) => r.p50),
+    p95: worst((r) => r.p95),
+    p99: worst((r) => r.p99),
+  };
 }

@@ -41,18 +41,27 @@ function renderPanel(panel: Panel, top: number): string {
     `<text x="${PAD.left}" y="${top + 20}" font-size="13" font-weight="bold">${escape(panel.title)} (${escape(panel.unit)})</text>`,
     `<line x1="${PAD.left}" y1="${py(0)}" x2="${WIDTH - PAD.right}" y2="${py(0)}" stroke="#999"/>`,
     `<line x1="${PAD.left}" y1="${py(0)}" x2="${PAD.left}" y2="${py(y1)}" stroke="#999"/>`,
-    ...[0, 0.5, 1].map((f) => `<text x="${PAD.left - 6}" y="${py(y1 * f) + 4}" text-anchor="end">${fmt(y1 * f)}</text>`),
+    ...[0, 0.5, 1].map(
+      (f) => `<text x="${PAD.left - 6}" y="${py(y1 * f) + 4}" text-anchor="end">${fmt(y1 * f)}</text>`,
+    ),
     `<text x="${PAD.left}" y="${py(0) + 16}">${fmt(x0)} s</text>`,
     `<text x="${WIDTH - PAD.right}" y="${py(0) + 16}" text-anchor="end">${fmt(x1)} s</text>`,
   ];
-  if (ys.length === 0) parts.push(`<text x="${WIDTH / 2}" y="${top + PANEL_HEIGHT / 2}" text-anchor="middle" fill="#666">no data</text>`);
+  if (ys.length === 0)
+    parts.push(`<text x="${WIDTH / 2}" y="${top + PANEL_HEIGHT / 2}" text-anchor="middle" fill="#666">no data</text>`);
   panel.series.forEach((series, i) => {
     for (const run of runs(series.points)) {
       const path = run.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
-      parts.push(run.length === 1 ? `<circle cx="${px(run[0]![0])}" cy="${py(run[0]![1])}" r="2" fill="${series.color}"/>` : `<polyline fill="none" stroke="${series.color}" stroke-width="1.5" points="${path}"/>`);
+      parts.push(
+        run.length === 1
+          ? `<circle cx="${px(run[0]![0])}" cy="${py(run[0]![1])}" r="2" fill="${series.color}"/>`
+          : `<polyline fill="none" stroke="${series.color}" stroke-width="1.5" points="${path}"/>`,
+      );
     }
     const lx = PAD.left + 220 + i * 130;
-    parts.push(`<rect x="${lx}" y="${top + 11}" width="10" height="10" fill="${series.color}"/><text x="${lx + 14}" y="${top + 20}">${escape(series.name)}</text>`);
+    parts.push(
+      `<rect x="${lx}" y="${top + 11}" width="10" height="10" fill="${series.color}"/><text x="${lx + 14}" y="${top + 20}">${escape(series.name)}</text>`,
+    );
   });
   return `<g>${parts.join('\n')}</g>`;
 }

@@ -35,7 +35,13 @@ interface Subscriber {
  * `count` real WebSocket subscribers follow one job submitted for the run: each
  * must see every event (seq 1…n, no gap, no repeat) up to the job's end.
  */
-export async function wsLoad(client: Idea2SpecClient, wsUrl: string, count: number, timeoutMs: number, apiKey: string | undefined): Promise<WsLoadResult> {
+export async function wsLoad(
+  client: Idea2SpecClient,
+  wsUrl: string,
+  count: number,
+  timeoutMs: number,
+  apiKey: string | undefined,
+): Promise<WsLoadResult> {
   const problems: string[] = [];
   const opened = await Promise.allSettled(Array.from({ length: count }, () => open(wsUrl, apiKey)));
   const subscribers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -44,7 +50,11 @@ export async function wsLoad(client: Idea2SpecClient, wsUrl: string, count: numb
   let jobId: string | undefined;
   try {
     if (subscribers.length > 0) {
-      jobId = (await client.submit(`Load test ${new Date().toISOString()}: a tool library where neighbours lend and borrow tools`)).jobId;
+      jobId = (
+        await client.submit(
+          `Load test ${new Date().toISOString()}: a tool library where neighbours lend and borrow tools`,
+        )
+      ).jobId;
       await follow(subscribers, jobId, timeoutMs);
     }
   } catch (err) {
@@ -54,7 +64,8 @@ export async function wsLoad(client: Idea2SpecClient, wsUrl: string, count: numb
   }
 
   for (const [i, s] of subscribers.entries()) {
-    if (jobId && !s.ended) problems.push(`subscriber ${i}: no end of the job within ${timeoutMs} ms (last seq ${s.seqs.at(-1) ?? 'none'})`);
+    if (jobId && !s.ended)
+      problems.push(`subscriber ${i}: no end of the job within ${timeoutMs} ms (last seq ${s.seqs.at(-1) ?? 'none'})`);
     const broken = s.seqs.findIndex((seq, k) => seq !== k + 1);
     if (broken !== -1) problems.push(`subscriber ${i}: seq ${s.seqs[broken]} where ${broken + 1} was due`);
   }
@@ -75,7 +86,17 @@ function open(url: string, apiKey: string | undefined): Promise<Subscriber> {
   const started = performance.now();
   const socket = new WebSocket(url, apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {});
   return new Promise((resolve, reject) => {
-    socket.once('open', () => resolve({ socket, connectMs: performance.now() - started, subscribeSentAt: 0, seqs: [], delivery: [], ended: false, settled: false }));
+    socket.once('open', () =>
+      resolve({
+        socket,
+        connectMs: performance.now() - started,
+        subscribeSentAt: 0,
+        seqs: [],
+        delivery: [],
+        ended: false,
+        settled: false,
+      }),
+    );
     socket.once('error', reject);
   });
 }

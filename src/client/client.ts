@@ -6,7 +6,18 @@ import { Http } from './http.js';
 import { JobChannel } from './job-channel.js';
 import { JobFollower } from './job-follower.js';
 import { Timers } from './timers.js';
-import type { ClientOptions, DeletedIdea, DownloadedSpec, MetricsSummary, FollowOptions, GenerateOptions, HealthReport, HistoryPage, HistoryQuery, RequestOptions } from './types.js';
+import type {
+  ClientOptions,
+  DeletedIdea,
+  DownloadedSpec,
+  MetricsSummary,
+  FollowOptions,
+  GenerateOptions,
+  HealthReport,
+  HistoryPage,
+  HistoryQuery,
+  RequestOptions,
+} from './types.js';
 import { defaultWebSocketFactory } from './websocket.js';
 
 /** A client of one idea2spec service. Call close() when done: it releases the socket and every timer. */
@@ -57,8 +68,15 @@ export class Idea2SpecClient {
   }
 
   /** POST /api/generate (202). Always carries an Idempotency-Key, which is what makes retrying it safe. */
-  async submit(idea: string, options: Pick<GenerateOptions, 'template' | 'model' | 'idempotencyKey' | 'signal'> = {}): Promise<GenerateAccepted> {
-    const body: GenerateBody = { idea, ...(options.template ? { template: options.template } : {}), ...(options.model ? { model: options.model } : {}) };
+  async submit(
+    idea: string,
+    options: Pick<GenerateOptions, 'template' | 'model' | 'idempotencyKey' | 'signal'> = {},
+  ): Promise<GenerateAccepted> {
+    const body: GenerateBody = {
+      idea,
+      ...(options.template ? { template: options.template } : {}),
+      ...(options.model ? { model: options.model } : {}),
+    };
     const { body: accepted } = await this.http.request<GenerateAccepted>('POST', '/api/generate', {
       body,
       idempotencyKey: options.idempotencyKey ?? newIdempotencyKey(),
@@ -70,8 +88,23 @@ export class Idea2SpecClient {
   /** Follows a job until it ends; resolves with its last update (completed, failed or cancelled alike). */
   followJob(jobId: string, options: FollowOptions = {}): Promise<JobEvent> {
     if (this.closed) return Promise.reject(closedError());
-    const eventStream = this.sse ? (id: string, afterSeq: number, signal: AbortSignal, onEvent: (event: JobEvent) => void) => readJobEvents(this.http, id, afterSeq, signal, onEvent) : undefined;
-    const follower = new JobFollower(jobId, { channel: this.channel, http: this.http, timers: this.timers, pollIntervalMs: this.pollIntervalMs, staleAfterMs: this.staleAfterMs, maxPollFailures: 8, eventStream }, options);
+    const eventStream = this.sse
+      ? (id: string, afterSeq: number, signal: AbortSignal, onEvent: (event: JobEvent) => void) =>
+          readJobEvents(this.http, id, afterSeq, signal, onEvent)
+      : undefined;
+    const follower = new JobFollower(
+      jobId,
+      {
+        channel: this.channel,
+        http: this.http,
+        timers: this.timers,
+        pollIntervalMs: this.pollIntervalMs,
+        staleAfterMs: this.staleAfterMs,
+        maxPollFailures: 8,
+        eventStream,
+      },
+      options,
+    );
     this.followers.add(follower);
     const forget = () => this.followers.delete(follower);
     follower.done.then(forget, forget);
@@ -118,7 +151,8 @@ export class Idea2SpecClient {
 
   /** Per-route request figures over a window such as "15m". */
   async metricsSummary(window = '15m', options: RequestOptions = {}): Promise<MetricsSummary> {
-    return (await this.http.request<MetricsSummary>('GET', '/api/metrics/summary', { query: { window }, ...options })).body;
+    return (await this.http.request<MetricsSummary>('GET', '/api/metrics/summary', { query: { window }, ...options }))
+      .body;
   }
 
   /** Stops every follow (their promises reject with CLIENT_CLOSED), closes the socket and clears all timers. */

@@ -6,8 +6,18 @@ import type { Http } from './http.js';
  * EventSource, can send the API key. Resolves when the server ends the stream (after the
  * terminal event, or on shutdown); rejects when it cannot be opened or breaks off.
  */
-export async function readJobEvents(http: Http, jobId: string, afterSeq: number, signal: AbortSignal, onEvent: (event: JobEvent) => void): Promise<void> {
-  const response = await http.open(`/api/job/${encodeURIComponent(jobId)}/events`, { accept: 'text/event-stream', 'last-event-id': String(afterSeq) }, signal);
+export async function readJobEvents(
+  http: Http,
+  jobId: string,
+  afterSeq: number,
+  signal: AbortSignal,
+  onEvent: (event: JobEvent) => void,
+): Promise<void> {
+  const response = await http.open(
+    `/api/job/${encodeURIComponent(jobId)}/events`,
+    { accept: 'text/event-stream', 'last-event-id': String(afterSeq) },
+    signal,
+  );
   if (!response.body) throw new Error('This runtime cannot read a streamed response');
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';

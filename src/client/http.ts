@@ -47,10 +47,14 @@ export class Http {
       try {
         return await this.once<T>(method, path, init);
       } catch (err) {
-        const retryable = err instanceof ConnectionError || (err instanceof ApiError && RETRYABLE_STATUS.has(err.status));
+        const retryable =
+          err instanceof ConnectionError || (err instanceof ApiError && RETRYABLE_STATUS.has(err.status));
         if (!safe || !retryable || attempt > retries || init.signal?.aborted) throw err;
         const suggested = err instanceof ApiError ? err.retryAfterMs : undefined;
-        await timers.wait(Math.min(retryMaxMs, suggested ?? jitteredBackoff(attempt, retryBaseMs, retryMaxMs)), init.signal);
+        await timers.wait(
+          Math.min(retryMaxMs, suggested ?? jitteredBackoff(attempt, retryBaseMs, retryMaxMs)),
+          init.signal,
+        );
       }
     }
   }
@@ -76,7 +80,11 @@ export class Http {
     if (response.ok) return response;
     const text = await response.text();
     const body = parseJson(text);
-    throw new ApiError(response.status, typeof body === 'object' && body !== null ? body : { message: `GET ${path} answered ${response.status}` }, retryAfterMs(response.headers.get('retry-after')));
+    throw new ApiError(
+      response.status,
+      typeof body === 'object' && body !== null ? body : { message: `GET ${path} answered ${response.status}` },
+      retryAfterMs(response.headers.get('retry-after')),
+    );
   }
 
   url(path: string, query: CallOptions['query'] = {}): string {
@@ -105,14 +113,24 @@ export class Http {
       text = await response.text();
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason;
-      if (timeout.aborted) throw new ConnectionError(`${method} ${path}: no answer within ${this.options.timeoutMs} ms`, { cause: err, code: 'REQUEST_TIMEOUT' });
-      throw new ConnectionError(`${method} ${path}: cannot reach ${this.options.baseUrl} (${describe(err)})`, { cause: err });
+      if (timeout.aborted)
+        throw new ConnectionError(`${method} ${path}: no answer within ${this.options.timeoutMs} ms`, {
+          cause: err,
+          code: 'REQUEST_TIMEOUT',
+        });
+      throw new ConnectionError(`${method} ${path}: cannot reach ${this.options.baseUrl} (${describe(err)})`, {
+        cause: err,
+      });
     }
 
     const json = (response.headers.get('content-type') ?? '').includes('json');
     const body = json && text ? parseJson(text) : text;
-    if (response.ok || init.accept?.includes(response.status)) return { status: response.status, headers: response.headers, body: body as T };
-    const error: Partial<ErrorResponse> = typeof body === 'object' && body !== null ? body : { message: `${method} ${path} answered ${response.status}: ${text.slice(0, 200)}` };
+    if (response.ok || init.accept?.includes(response.status))
+      return { status: response.status, headers: response.headers, body: body as T };
+    const error: Partial<ErrorResponse> =
+      typeof body === 'object' && body !== null
+        ? body
+        : { message: `${method} ${path} answered ${response.status}: ${text.slice(0, 200)}` };
     throw new ApiError(response.status, error, retryAfterMs(response.headers.get('retry-after')));
   }
 }

@@ -152,7 +152,9 @@ export class JobChannel {
 function parseFrame(data: unknown): JobFrame | undefined {
   try {
     const frame = JSON.parse(String(data)) as { type?: unknown; jobId?: unknown };
-    return typeof frame.jobId === 'string' && ['job-update', 'subscribed', 'error'].includes(frame.type as string) ? (frame as JobFrame) : undefined;
+    return typeof frame.jobId === 'string' && ['job-update', 'subscribed', 'error'].includes(frame.type as string)
+      ? (frame as JobFrame)
+      : undefined;
   } catch {
     return undefined;
   }

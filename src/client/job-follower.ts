@@ -15,7 +15,12 @@ export interface FollowerDeps {
   /** Consecutive failed polls, with the socket down too, before the follow gives up. */
   maxPollFailures: number;
   /** Reads the job's event stream from afterSeq until it ends; absent: no Server-Sent Events, straight to polling. */
-  eventStream?: (jobId: string, afterSeq: number, signal: AbortSignal, onEvent: (event: JobEvent) => void) => Promise<void>;
+  eventStream?: (
+    jobId: string,
+    afterSeq: number,
+    signal: AbortSignal,
+    onEvent: (event: JobEvent) => void,
+  ) => Promise<void>;
 }
 
 /** After `subscribed` announces more than was delivered, the replay should follow at once; if not, one poll fills in. */
@@ -84,7 +89,9 @@ export class JobFollower implements ChannelWatcher {
     this.setTransport('sse');
     const stream = new AbortController();
     this.streaming = stream;
-    void read(this.jobId, this.lastSeq, AbortSignal.any([stream.signal, this.inFlight.signal]), (event) => this.applyEvent(event))
+    void read(this.jobId, this.lastSeq, AbortSignal.any([stream.signal, this.inFlight.signal]), (event) =>
+      this.applyEvent(event),
+    )
       .catch((err: unknown) => {
         // An unknown job ends the follow; anything else (a server without the stream, a network failure) falls back to polling.
         if (!this.ended && err instanceof ApiError && err.code === 'JOB_NOT_FOUND') this.fail(err);
@@ -118,7 +125,8 @@ export class JobFollower implements ChannelWatcher {
         if (frame.seq > this.lastSeq) this.check(CATCH_UP_MS);
         return;
       case 'error':
-        if (frame.code === 'JOB_NOT_FOUND') return this.fail(new ApiError(404, { code: frame.code, message: frame.message }));
+        if (frame.code === 'JOB_NOT_FOUND')
+          return this.fail(new ApiError(404, { code: frame.code, message: frame.message }));
         // e.g. TOO_MANY_SUBSCRIPTIONS: this job is followed by polling while the socket serves others.
         return this.down();
     }
@@ -161,7 +169,12 @@ export class JobFollower implements ChannelWatcher {
         ...(delta ? { delta } : {}),
         ...(snapshot.error ? { error: snapshot.error } : {}),
         ...(snapshot.status === 'completed'
-          ? { result: { outputLength: snapshot.text.length, processingTimeMs: started && completed ? completed - started : 0 } }
+          ? {
+              result: {
+                outputLength: snapshot.text.length,
+                processingTimeMs: started && completed ? completed - started : 0,
+              },
+            }
           : {}),
       });
     }
@@ -197,7 +210,9 @@ export class JobFollower implements ChannelWatcher {
   private check(ms: number): void {
     this.cancelCheck?.();
     this.cancelCheck = this.deps.timers.after(ms, () => {
-      void this.poll().then(() => !this.ended && this.transport === 'websocket' && !this.polling && this.check(this.deps.staleAfterMs));
+      void this.poll().then(
+        () => !this.ended && this.transport === 'websocket' && !this.polling && this.check(this.deps.staleAfterMs),
+      );
     });
   }
 
@@ -220,7 +235,11 @@ export class JobFollower implements ChannelWatcher {
     if (this.ended || this.pollInFlight) return;
     this.pollInFlight = true;
     try {
-      const { body } = await this.deps.http.request<JobSnapshot>('GET', `/api/job/${encodeURIComponent(this.jobId)}/status`, { signal: this.inFlight.signal });
+      const { body } = await this.deps.http.request<JobSnapshot>(
+        'GET',
+        `/api/job/${encodeURIComponent(this.jobId)}/status`,
+        { signal: this.inFlight.signal },
+      );
       this.pollFailures = 0;
       this.applySnapshot(body);
     } catch (err) {

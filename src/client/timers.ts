@@ -44,7 +44,12 @@ export class Timers {
  * Exponential backoff with jitter for retry n (n >= 1): uniform in [ceiling/2, ceiling],
  * ceiling = min(cap, base * 2^(n-1)). The floor keeps a flapping server from being hit in a tight loop.
  */
-export function jitteredBackoff(retry: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function jitteredBackoff(
+  retry: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, retry - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }

@@ -1,11 +1,27 @@
 import type { HealthReport } from '../schemas/health.js';
-import type { DeletedIdea, HistoryList as HistoryPage, HistoryQuery as HistoryQueryParams, IdeaSummary } from '../schemas/history.js';
+import type {
+  DeletedIdea,
+  HistoryList as HistoryPage,
+  HistoryQuery as HistoryQueryParams,
+  IdeaSummary,
+} from '../schemas/history.js';
 import type { IdeaDetail } from '../schemas/ideas.js';
 import type { MetricsSummary } from '../schemas/metrics.js';
 import type { GenerateAccepted, GenerateBody, JobEvent, JobSnapshot, JobStatus } from '../schemas/jobs.js';
 import type { WebSocketFactory } from './websocket.js';
 
-export type { DeletedIdea, GenerateAccepted, HealthReport, HistoryPage, IdeaDetail, IdeaSummary, JobEvent, JobSnapshot, JobStatus, MetricsSummary };
+export type {
+  DeletedIdea,
+  GenerateAccepted,
+  HealthReport,
+  HistoryPage,
+  IdeaDetail,
+  IdeaSummary,
+  JobEvent,
+  JobSnapshot,
+  JobStatus,
+  MetricsSummary,
+};
 
 export interface ClientOptions {
   /** The service, e.g. https://specs.example.com */

@@ -27,6 +27,9 @@ export function defaultWebSocketFactory(apiKey: string | undefined): WebSocketFa
     const native = (globalThis as { WebSocket?: new (url: string, protocols?: string[]) => WebSocketLike }).WebSocket;
     if (native) return new native(url, apiKey ? browserSubprotocols(apiKey) : undefined);
     const { WebSocket } = await import('ws');
-    return new WebSocket(url, apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {}) as unknown as WebSocketLike;
+    return new WebSocket(
+      url,
+      apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {},
+    ) as unknown as WebSocketLike;
   };
 }

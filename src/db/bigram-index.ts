@@ -9,8 +9,10 @@ const SPACELESS = 2;
 const WORD_CHAR = /[\p{L}\p{N}\p{Co}]/u;
 /** The class of each code point of the Basic Multilingual Plane: one lookup per character. */
 const CLASS_BMP = new Uint8Array(0x10000);
-for (let cp = 0; cp < 0x10000; cp++) if ((cp < 0xd800 || cp > 0xdfff) && WORD_CHAR.test(String.fromCharCode(cp))) CLASS_BMP[cp] = WORD;
-for (const [from, to] of SPACELESS_RANGES) for (let cp = from; cp <= Math.min(to, 0xffff); cp++) CLASS_BMP[cp] = SPACELESS;
+for (let cp = 0; cp < 0x10000; cp++)
+  if ((cp < 0xd800 || cp > 0xdfff) && WORD_CHAR.test(String.fromCharCode(cp))) CLASS_BMP[cp] = WORD;
+for (const [from, to] of SPACELESS_RANGES)
+  for (let cp = from; cp <= Math.min(to, 0xffff); cp++) CLASS_BMP[cp] = SPACELESS;
 const SPACELESS_ASTRAL = SPACELESS_RANGES.filter(([, to]) => to > 0xffff);
 
 function classOf(cp: number): number {
@@ -40,7 +42,7 @@ export function bigramText(text: string): { text: string; spaceless: boolean } {
   let spaceless = false;
   let cp = text.length > 0 ? text.codePointAt(0)! : 0;
   let kind = classOf(cp);
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const size = cp > 0xffff ? 2 : 1;
     const next = i + size < text.length ? text.codePointAt(i + size)! : -1;
     const nextKind = next >= 0 ? classOf(next) : SEPARATOR;
@@ -153,10 +155,11 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
     } catch (err) {
       // The rows stay pending: indexed at the next write, or by the retry when nothing else is written.
       options.onError?.(err);
-      if (!closed && !retry) retry = setTimeout(() => {
-        retry = undefined;
-        void catchUp();
-      }, RETRY_MS).unref();
+      if (!closed && !retry)
+        retry = setTimeout(() => {
+          retry = undefined;
+          void catchUp();
+        }, RETRY_MS).unref();
     } finally {
       running = undefined;
     }

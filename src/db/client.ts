@@ -41,7 +41,11 @@ export interface OpenDatabaseOptions {
  * timeout and synchronous = NORMAL on every connection), and applies pending migrations, once
  * across every instance starting at the same time.
  */
-export async function openDatabase(url: string, authToken?: string, options: OpenDatabaseOptions = {}): Promise<{ client: Client; db: Database; leases: Leases }> {
+export async function openDatabase(
+  url: string,
+  authToken?: string,
+  options: OpenDatabaseOptions = {},
+): Promise<{ client: Client; db: Database; leases: Leases }> {
   const path = databaseFilePath(url);
   if (path !== undefined) mkdirSync(dirname(path), { recursive: true });
   const local = isLocalUrl(url);

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
  * here: 2000 single-row commits took ~6.5 s with FULL, ~0.3 s with NORMAL); a power cut can
  * lose the last commits but never corrupts the file. Only set on WAL databases, where that holds.
  */
-const PER_CONNECTION_SQL = ["PRAGMA synchronous = NORMAL"];
+const PER_CONNECTION_SQL = ['PRAGMA synchronous = NORMAL'];
 
 interface LibsqlConnection {
   prepare(sql: string): { run(): unknown; get(): unknown };

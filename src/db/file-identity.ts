@@ -13,7 +13,8 @@ export function watchDatabaseFile(path: string | undefined): () => string | unde
   if (opened === undefined) return () => undefined;
   return () => {
     const now = identity(path);
-    if (now === undefined) return `the database file ${path} is gone; writes go to a deleted file and are lost at the next start`;
+    if (now === undefined)
+      return `the database file ${path} is gone; writes go to a deleted file and are lost at the next start`;
     if (now !== opened) return `the database file ${path} was replaced while open`;
     try {
       // Also true for root: an immutable file (chattr +i) refuses writes to everyone.

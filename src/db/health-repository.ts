@@ -43,7 +43,9 @@ export function createHealthRepository(db: Database) {
     },
 
     async migrationsApplied(): Promise<boolean> {
-      const [row] = await db.all<{ last: number | null }>(sql`SELECT MAX(created_at) AS last FROM __drizzle_migrations`);
+      const [row] = await db.all<{ last: number | null }>(
+        sql`SELECT MAX(created_at) AS last FROM __drizzle_migrations`,
+      );
       return Number(row?.last ?? 0) >= expectedMigrationAt;
     },
 
@@ -67,7 +69,9 @@ export function createHealthRepository(db: Database) {
         WHERE service = 'overall' AND created_at >= ${from}
         GROUP BY bucket
         ORDER BY bucket`);
-      return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v ?? 0)])) as unknown as SystemBucket);
+      return rows.map(
+        (r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v ?? 0)])) as unknown as SystemBucket,
+      );
     },
   };
 }

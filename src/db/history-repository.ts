@@ -2,7 +2,14 @@ import type { Client, InArgs, Row } from '@libsql/client';
 import { isoTime } from '../time.js';
 import type { IdeaStatus } from './schema.js';
 import { bigramPhrase } from './bigram-index.js';
-import { isEmptySearch, matchExpression, mixedMatchExpression, parseSearch, TRIGRAM, type SearchTerms } from './search-terms.js';
+import {
+  isEmptySearch,
+  matchExpression,
+  mixedMatchExpression,
+  parseSearch,
+  TRIGRAM,
+  type SearchTerms,
+} from './search-terms.js';
 import { ftsMarkers, hasMark, markNeedles, plainText, ELLIPSIS } from './snippet.js';
 
 /** Characters of the idea and of the spec's beginning a list item carries: enough for a preview, never the spec. */
@@ -86,10 +93,14 @@ const toSummary = (row: Row): SummaryRow => JSON.parse(String(row.summary)) as S
  * section for the measurements).
  */
 export function createHistoryRepository(client: Client, options: { rankWindow: number }) {
-  const statusClause = (status: IdeaStatus | undefined, prefix: string) => (status ? `${prefix} i.status = :status` : '');
+  const statusClause = (status: IdeaStatus | undefined, prefix: string) =>
+    status ? `${prefix} i.status = :status` : '';
 
   /** The newest id (the snapshot a walk through the pages stays on) and how many ideas the snapshot holds. */
-  async function snapshot(status: IdeaStatus | undefined, asOf: number | undefined): Promise<{ asOf: number; total: number }> {
+  async function snapshot(
+    status: IdeaStatus | undefined,
+    asOf: number | undefined,
+  ): Promise<{ asOf: number; total: number }> {
     const { rows } = await client.execute({
       sql: `WITH snap(as_of) AS (SELECT coalesce(:asOf, (SELECT max(id) FROM ideas), 0))
         SELECT as_of,
@@ -108,9 +119,16 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
    * document sizes (one row per indexed idea; a count over the FTS5 table itself
    * reads every document, ~15 ms for 1,200 of them).
    */
-  async function indexedBetween(table: 'ideas_fts' | 'ideas_fts_trigram' | 'ideas_fts_bigram', from: number, to: number): Promise<number> {
+  async function indexedBetween(
+    table: 'ideas_fts' | 'ideas_fts_trigram' | 'ideas_fts_bigram',
+    from: number,
+    to: number,
+  ): Promise<number> {
     if (table === 'ideas_fts') return to - from + 1;
-    const { rows } = await client.execute({ sql: `SELECT count(*) AS n FROM ${table}_docsize WHERE id BETWEEN :from AND :to`, args: { from, to } });
+    const { rows } = await client.execute({
+      sql: `SELECT count(*) AS n FROM ${table}_docsize WHERE id BETWEEN :from AND :to`,
+      args: { from, to },
+    });
     return Math.max(1, Number(rows[0].n));
   }
 
@@ -129,7 +147,12 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       substr(i.generated_spec, max(1, instr(i.generated_spec, :needle) - ${SNIPPET_LEAD}), ${SNIPPET_CHARS}) AS spec_window`;
   }
 
-  function snippetOf(row: Row, summary: SummaryRow, terms: SearchTerms, markers: ReturnType<typeof ftsMarkers>): string {
+  function snippetOf(
+    row: Row,
+    summary: SummaryRow,
+    terms: SearchTerms,
+    markers: ReturnType<typeof ftsMarkers>,
+  ): string {
     if (terms.runs.length === 0) {
       const spec = markers.fromFts(row.spec_snippet as string | null);
       return hasMark(spec) ? spec : (markers.fromFts(row.idea_snippet as string | null) ?? plainText(summary.idea));
@@ -149,21 +172,46 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       const snap = await snapshot(query.status, query.asOf);
       const { rows } = await client.execute({
         sql: `SELECT ${SUMMARY} FROM ideas i WHERE +i.id <= :asOf ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit OFFSET :offset`,
-        args: { asOf: snap.asOf, limit: query.limit, offset: query.offset, ...(query.status ? { status: query.status } : {}) },
+        args: {
+          asOf: snap.asOf,
+          limit: query.limit,
+          offset: query.offset,
+          ...(query.status ? { status: query.status } : {}),
+        },
       });
       return { rows: rows.map(toSummary), ...snap };
     },
 
     /** The ideas strictly older than (createdAt, id), newest first: a seek, whatever the depth. One row more than asked tells whether more follow. */
-    async after(query: { status?: IdeaStatus; limit: number; createdAt: number; id: number }): Promise<ListPage & { hasMore: boolean }> {
+    async after(query: {
+      status?: IdeaStatus;
+      limit: number;
+      createdAt: number;
+      id: number;
+    }): Promise<ListPage & { hasMore: boolean }> {
       const totalSql = `SELECT coalesce(sum(ideas), 0) FROM idea_status_counts ${query.status ? 'WHERE status = :status' : ''}`;
-      const args: InArgs = { createdAt: query.createdAt, id: query.id, limit: query.limit + 1, ...(query.status ? { status: query.status } : {}) };
+      const args: InArgs = {
+        createdAt: query.createdAt,
+        id: query.id,
+        limit: query.limit + 1,
+        ...(query.status ? { status: query.status } : {}),
+      };
       const { rows } = await client.execute({
         sql: `SELECT ${SUMMARY}, (${totalSql}) AS total FROM ideas i WHERE (i.created_at, i.id) < (:createdAt, :id) ${statusClause(query.status, 'AND')} ${NEWEST_FIRST} LIMIT :limit`,
         args,
       });
       // Past the last idea there is no row to carry the total.
-      const total = rows.length > 0 ? Number(rows[0].total) : Number((await client.execute({ sql: `SELECT (${totalSql}) AS total`, args: query.status ? { status: query.status } : {} })).rows[0].total);
+      const total =
+        rows.length > 0
+          ? Number(rows[0].total)
+          : Number(
+              (
+                await client.execute({
+                  sql: `SELECT (${totalSql}) AS total`,
+                  args: query.status ? { status: query.status } : {},
+                })
+              ).rows[0].total,
+            );
       return { rows: rows.slice(0, query.limit).map(toSummary), total, hasMore: rows.length > query.limit };
     },
 
@@ -177,7 +225,13 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
      * to rank all of a word found in almost every row at 100,000 ideas, and it
      * floors the weight of such a word to almost nothing; those are listed newest first.
      */
-    async search(query: { text: string; status?: IdeaStatus; limit: number; offset: number; asOf?: number }): Promise<SearchPage> {
+    async search(query: {
+      text: string;
+      status?: IdeaStatus;
+      limit: number;
+      offset: number;
+      asOf?: number;
+    }): Promise<SearchPage> {
       const terms = parseSearch(query.text);
       const asOf = query.asOf ?? (await newestId());
       const none: SearchPage = { rows: [], total: 0, asOf, capped: false, ranked: true };
@@ -191,7 +245,12 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       const kinds = [terms.words, longRuns, shortRuns].filter((list) => list.length > 0).length;
       const tables =
         kinds > 1
-          ? [{ table: 'ideas_fts_bigram' as const, match: mixedMatchExpression(terms.words, [...shortRuns, ...longRuns.map(bigramPhrase)], query.status) }]
+          ? [
+              {
+                table: 'ideas_fts_bigram' as const,
+                match: mixedMatchExpression(terms.words, [...shortRuns, ...longRuns.map(bigramPhrase)], query.status),
+              },
+            ]
           : (
               [
                 ['ideas_fts', terms.words, 'text'],
@@ -202,7 +261,9 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
               .filter(([, list]) => list.length > 0)
               .map(([table, list, columns]) => ({ table, match: matchExpression(list, query.status, columns) }));
       const driver = `${tables[0].table}.rowid`;
-      const from = tables.map((t, n) => (n === 0 ? t.table : `JOIN ${t.table} ON ${t.table}.rowid = ${driver}`)).join(' ');
+      const from = tables
+        .map((t, n) => (n === 0 ? t.table : `JOIN ${t.table} ON ${t.table}.rowid = ${driver}`))
+        .join(' ');
       const where = `${tables.map((t, n) => `${t.table} MATCH :match${n}`).join(' AND ')} AND ${driver} <= :asOf`;
       const args = { ...Object.fromEntries(tables.map((t, n) => [`match${n}`, t.match])), asOf };
 
@@ -250,13 +311,19 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
     },
 
     async stats(now = Date.now()): Promise<HistoryStats> {
-      const counts = await client.execute('SELECT status, ideas, processing_ms_total, processing_count FROM idea_status_counts');
-      const byStatus = { queued: 0, started: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 } as Record<IdeaStatus, number>;
+      const counts = await client.execute(
+        'SELECT status, ideas, processing_ms_total, processing_count FROM idea_status_counts',
+      );
+      const byStatus = { queued: 0, started: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 } as Record<
+        IdeaStatus,
+        number
+      >;
       let timed = { count: 0, totalMs: 0 };
       for (const row of counts.rows) {
         const status = row.status as IdeaStatus;
         if (status in byStatus) byStatus[status] = Number(row.ideas);
-        if (status === 'completed') timed = { count: Number(row.processing_count), totalMs: Number(row.processing_ms_total) };
+        if (status === 'completed')
+          timed = { count: Number(row.processing_count), totalMs: Number(row.processing_ms_total) };
       }
       // Nearest-rank percentiles, read from the partial index of completed processing times.
       const percentile = (p: number) => ({
@@ -269,7 +336,10 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
         [
           percentile(0.5),
           percentile(0.95),
-          { sql: 'SELECT CAST((created_at - :start) / :day AS INTEGER) AS day, count(*) AS n FROM ideas WHERE created_at >= :start GROUP BY day', args: { start, day: DAY_MS } },
+          {
+            sql: 'SELECT CAST((created_at - :start) / :day AS INTEGER) AS day, count(*) AS n FROM ideas WHERE created_at >= :start GROUP BY day',
+            args: { start, day: DAY_MS },
+          },
         ],
         'read',
       );
@@ -284,7 +354,10 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
           p50Ms: ms(p50.rows),
           p95Ms: ms(p95.rows),
         },
-        perDay: Array.from({ length: 7 }, (_, d) => ({ date: isoTime(start + d * DAY_MS).slice(0, 10), count: perDayCounts.get(d) ?? 0 })),
+        perDay: Array.from({ length: 7 }, (_, d) => ({
+          date: isoTime(start + d * DAY_MS).slice(0, 10),
+          count: perDayCounts.get(d) ?? 0,
+        })),
       };
     },
   };

@@ -36,7 +36,11 @@ export function createIdeaRepository(db: Database, bigrams: BigramIndexer = crea
 
     /** Jobs a previous process left behind, oldest first so they keep their place in line. */
     async listUnfinished(): Promise<IdeaRow[]> {
-      return db.select().from(ideas).where(inArray(ideas.status, [...UNFINISHED_STATUSES])).orderBy(asc(ideas.id));
+      return db
+        .select()
+        .from(ideas)
+        .where(inArray(ideas.status, [...UNFINISHED_STATUSES]))
+        .orderBy(asc(ideas.id));
     },
 
     async remove(id: number): Promise<boolean> {

@@ -42,17 +42,28 @@ export function createLeases(client: Client, holder: string) {
 
     /** Moves our lease's expiry (to renew it, or to keep others out until then); false when it is no longer ours. */
     holdUntil: async (name: string, until: number): Promise<boolean> => {
-      const result = await client.execute({ sql: 'UPDATE leases SET expires_at = :until WHERE name = :name AND holder = :holder', args: { name, holder, until } });
+      const result = await client.execute({
+        sql: 'UPDATE leases SET expires_at = :until WHERE name = :name AND holder = :holder',
+        args: { name, holder, until },
+      });
       return result.rowsAffected === 1;
     },
 
     release: async (name: string): Promise<void> => {
-      await client.execute({ sql: 'DELETE FROM leases WHERE name = :name AND holder = :holder', args: { name, holder } });
+      await client.execute({
+        sql: 'DELETE FROM leases WHERE name = :name AND holder = :holder',
+        args: { name, holder },
+      });
     },
 
     read: async (name: string): Promise<LeaseRow | undefined> => {
-      const { rows } = await client.execute({ sql: 'SELECT name, holder, expires_at FROM leases WHERE name = :name', args: { name } });
-      return rows[0] ? { name: String(rows[0].name), holder: String(rows[0].holder), expiresAt: Number(rows[0].expires_at) } : undefined;
+      const { rows } = await client.execute({
+        sql: 'SELECT name, holder, expires_at FROM leases WHERE name = :name',
+        args: { name },
+      });
+      return rows[0]
+        ? { name: String(rows[0].name), holder: String(rows[0].holder), expiresAt: Number(rows[0].expires_at) }
+        : undefined;
     },
   };
 }
@@ -71,19 +82,29 @@ export interface WithLeaseOptions {
  * Runs fn while holding the lease, waiting for it when another instance holds it, renewing it
  * while fn runs (so a slow fn keeps it and a crashed holder loses it after ttlMs), then releases it.
  */
-export async function withLease<T>(leases: Leases, name: string, options: WithLeaseOptions, fn: () => Promise<T>): Promise<T> {
+export async function withLease<T>(
+  leases: Leases,
+  name: string,
+  options: WithLeaseOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
   const deadline = Date.now() + options.waitMs;
   while (!(await leases.acquire(name, options.ttlMs))) {
     if (Date.now() > deadline) {
       const row = await leases.read(name);
-      throw new Error(`the "${name}" lease is still held by ${row?.holder ?? 'another instance'} after ${options.waitMs} ms; if that instance is gone, it expires at ${row ? new Date(row.expiresAt).toISOString() : 'once released'}`);
+      throw new Error(
+        `the "${name}" lease is still held by ${row?.holder ?? 'another instance'} after ${options.waitMs} ms; if that instance is gone, it expires at ${row ? new Date(row.expiresAt).toISOString() : 'once released'}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
   }
   let renewing: Promise<unknown> = Promise.resolve();
-  const renew = setInterval(() => {
-    renewing = leases.holdUntil(name, Date.now() + options.ttlMs).catch(() => false);
-  }, Math.max(50, options.ttlMs / 3));
+  const renew = setInterval(
+    () => {
+      renewing = leases.holdUntil(name, Date.now() + options.ttlMs).catch(() => false);
+    },
+    Math.max(50, options.ttlMs / 3),
+  );
   renew.unref();
   try {
     return await fn();

@@ -18,7 +18,11 @@ export interface MaintenanceResult {
   healthLogsDeleted: number;
 }
 
-async function deleteOlderThan(client: Client, table: 'performance_metrics' | 'health_logs', cutoff: number): Promise<number> {
+async function deleteOlderThan(
+  client: Client,
+  table: 'performance_metrics' | 'health_logs',
+  cutoff: number,
+): Promise<number> {
   let deleted = 0;
   for (;;) {
     const result = await client.execute({
@@ -37,7 +41,11 @@ async function deleteOlderThan(client: Client, table: 'performance_metrics' | 'h
  */
 export async function runMaintenance(client: Client, options: MaintenanceOptions): Promise<MaintenanceResult> {
   const now = options.now ?? Date.now();
-  const metricsDeleted = await deleteOlderThan(client, 'performance_metrics', now - options.metricsRetentionDays * DAY_MS);
+  const metricsDeleted = await deleteOlderThan(
+    client,
+    'performance_metrics',
+    now - options.metricsRetentionDays * DAY_MS,
+  );
   const healthLogsDeleted = await deleteOlderThan(client, 'health_logs', now - options.healthLogRetentionDays * DAY_MS);
   // Re-analyses only tables whose statistics have drifted; cheap when nothing changed.
   await client.execute('PRAGMA optimize');
@@ -55,7 +63,11 @@ export const MAINTENANCE_LEASE = 'maintenance';
  * lease for most of an interval afterwards, so N instances sharing one database run it about
  * once per interval in total, and never two at a time. Undefined when another instance has it.
  */
-export async function maintainIfDue(client: Client, leases: Leases, options: MaintenanceOptions & { intervalMs: number }): Promise<MaintenanceResult | undefined> {
+export async function maintainIfDue(
+  client: Client,
+  leases: Leases,
+  options: MaintenanceOptions & { intervalMs: number },
+): Promise<MaintenanceResult | undefined> {
   const started = options.now ?? Date.now();
   if (!(await leases.acquire(MAINTENANCE_LEASE, MAINTENANCE_RUN_TTL_MS, started))) return undefined;
   try {

@@ -66,7 +66,9 @@ export function createMetricsRepository(db: Database) {
   return {
     async insertMany(rows: ResponseSample[]): Promise<void> {
       for (let i = 0; i < rows.length; i += INSERT_BATCH) {
-        const tuples = rows.slice(i, i + INSERT_BATCH).map((r) => [r.route, r.method, r.statusCode, r.durationMs, r.createdAt]);
+        const tuples = rows
+          .slice(i, i + INSERT_BATCH)
+          .map((r) => [r.route, r.method, r.statusCode, r.durationMs, r.createdAt]);
         await db.$client.execute({ sql: INSERT_SQL, args: [JSON.stringify(tuples)] });
       }
     },
@@ -74,7 +76,9 @@ export function createMetricsRepository(db: Database) {
     /** Per method and route pattern since `from`, busiest first. */
     async summary(from: number): Promise<RouteStats[]> {
       const source = sql`SELECT method, route, status_code, duration_ms FROM performance_metrics WHERE created_at >= ${from}`;
-      const rows = await db.all<RouteStats>(sql`${latencyStats(source, sql`method, route`, sql`method, route`)} ORDER BY count DESC, route, method`);
+      const rows = await db.all<RouteStats>(
+        sql`${latencyStats(source, sql`method, route`, sql`method, route`)} ORDER BY count DESC, route, method`,
+      );
       return rows.map(numeric);
     },
 
@@ -97,7 +101,8 @@ export function createMetricsRepository(db: Database) {
 /** SUM over an empty set and drivers' integer types: everything leaves as a plain number. */
 function numeric<T extends object>(row: T): T {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) out[key] = typeof value === 'bigint' ? Number(value) : value === null && key !== 'route' ? 0 : value;
+  for (const [key, value] of Object.entries(row))
+    out[key] = typeof value === 'bigint' ? Number(value) : value === null && key !== 'route' ? 0 : value;
   return out as T;
 }
 

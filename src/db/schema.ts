@@ -21,7 +21,10 @@ export const ideas = sqliteTable(
     errorMessage: text('error_message'),
     processingTimeMs: integer('processing_time_ms'),
     outputLength: integer('output_length').notNull().default(0),
-    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    metadata: text('metadata', { mode: 'json' })
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'`),
     idempotencyKey: text('idempotency_key').unique(),
     createdAt: millis('created_at').notNull(),
     updatedAt: millis('updated_at').notNull(),
@@ -32,7 +35,9 @@ export const ideas = sqliteTable(
     index('ideas_created_idx').on(t.createdAt, t.id),
     index('ideas_status_created_idx').on(t.status, t.createdAt, t.id),
     // Percentiles of processing time read an ordered index instead of sorting every completed idea.
-    index('ideas_completed_time_idx').on(t.processingTimeMs).where(sql`status = 'completed' AND processing_time_ms IS NOT NULL`),
+    index('ideas_completed_time_idx')
+      .on(t.processingTimeMs)
+      .where(sql`status = 'completed' AND processing_time_ms IS NOT NULL`),
   ],
 );
 
@@ -70,7 +75,10 @@ export const healthLogs = sqliteTable(
     details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
     createdAt: millis('created_at').notNull(),
   },
-  (t) => [index('health_logs_created_idx').on(t.createdAt), index('health_logs_service_created_idx').on(t.service, t.createdAt)],
+  (t) => [
+    index('health_logs_created_idx').on(t.createdAt),
+    index('health_logs_service_created_idx').on(t.service, t.createdAt),
+  ],
 );
 
 /**
@@ -81,7 +89,9 @@ export const healthLogs = sqliteTable(
 export const webhookDeliveries = sqliteTable(
   'webhook_deliveries',
   {
-    ideaId: integer('idea_id').primaryKey().references(() => ideas.id, { onDelete: 'cascade' }),
+    ideaId: integer('idea_id')
+      .primaryKey()
+      .references(() => ideas.id, { onDelete: 'cascade' }),
     jobId: text('job_id').notNull(),
     url: text('url').notNull(),
     webhookId: text('webhook_id').notNull(),

@@ -32,7 +32,10 @@ export const SPACELESS_RANGES: ReadonlyArray<readonly [number, number]> = [
 /** The GLOB character class the migration uses, for the test that keeps both lists equal. */
 export const SPACELESS_GLOB_CLASS = `[${SPACELESS_RANGES.map(([a, b]) => `${String.fromCodePoint(a)}-${String.fromCodePoint(b)}`).join('')}]`;
 
-const SPACELESS_RUN = new RegExp(`[${SPACELESS_RANGES.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('')}]+`, 'gu');
+const SPACELESS_RUN = new RegExp(
+  `[${SPACELESS_RANGES.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('')}]+`,
+  'gu',
+);
 /** Control, format and surrogate code points: never meaningful in a query, and a NUL would cut FTS5's string short. */
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/gu;
 /** What unicode61 keeps as token characters (L*, N*, Co); a word without any has no token to look for. */
@@ -93,8 +96,15 @@ export function matchExpression(terms: readonly string[], status: string | undef
  * the words in the idea or the spec (as in ideas_fts, never in the status), the runs
  * (tokens, or phrases of tokens for longer runs) anywhere, the status when asked.
  */
-export function mixedMatchExpression(words: readonly string[], runs: readonly string[], status: string | undefined): string {
-  const parts = [...(words.length > 0 ? [`{user_input generated_spec} : (${words.map(ftsString).join(' AND ')})`] : []), ...runs.map(ftsString)];
+export function mixedMatchExpression(
+  words: readonly string[],
+  runs: readonly string[],
+  status: string | undefined,
+): string {
+  const parts = [
+    ...(words.length > 0 ? [`{user_input generated_spec} : (${words.map(ftsString).join(' AND ')})`] : []),
+    ...runs.map(ftsString),
+  ];
   const text = `(${parts.join(' AND ')})`;
   return status ? `${text} AND status : ${ftsString(status)}` : text;
 }

@@ -46,8 +46,11 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 export function markNeedles(text: string, needles: string[], cutBefore: boolean, cutAfter: boolean): string {
   const pattern = needles.map(plainText).filter(Boolean).map(escapeRegExp).join('|');
   const plain = plainText(text);
-  const marked = pattern ? plain.replace(new RegExp(pattern, 'giu'), (hit) => `${MARK_OPEN}${hit}${MARK_CLOSE}`) : plain;
+  const marked = pattern
+    ? plain.replace(new RegExp(pattern, 'giu'), (hit) => `${MARK_OPEN}${hit}${MARK_CLOSE}`)
+    : plain;
   return `${cutBefore ? ELLIPSIS : ''}${marked.trim()}${cutAfter ? ELLIPSIS : ''}`;
 }
 
-export const hasMark = (snippet: string | null | undefined): snippet is string => typeof snippet === 'string' && snippet.includes(MARK_OPEN);
+export const hasMark = (snippet: string | null | undefined): snippet is string =>
+  typeof snippet === 'string' && snippet.includes(MARK_OPEN);

@@ -6,8 +6,14 @@ import { ideas, webhookDeliveries, type WebhookDeliveryRow } from './schema.js';
 /** Stored webhook deliveries: what is still owed to whom survives a restart. */
 export function createWebhookRepository(db: Database) {
   return {
-    async insert(row: Pick<WebhookDeliveryRow, 'ideaId' | 'jobId' | 'url' | 'webhookId'>, now = Date.now()): Promise<void> {
-      await db.insert(webhookDeliveries).values({ ...row, status: 'waiting', createdAt: now, updatedAt: now }).onConflictDoNothing();
+    async insert(
+      row: Pick<WebhookDeliveryRow, 'ideaId' | 'jobId' | 'url' | 'webhookId'>,
+      now = Date.now(),
+    ): Promise<void> {
+      await db
+        .insert(webhookDeliveries)
+        .values({ ...row, status: 'waiting', createdAt: now, updatedAt: now })
+        .onConflictDoNothing();
     },
 
     async findByIdea(ideaId: number): Promise<WebhookDeliveryRow | undefined> {
@@ -42,8 +48,18 @@ export function createWebhookRepository(db: Database) {
         .where(and(eq(webhookDeliveries.status, 'waiting'), inArray(ideas.status, [...TERMINAL_STATUS_LIST])));
     },
 
-    async recordAttempt(ideaId: number, patch: Pick<WebhookDeliveryRow, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatusCode' | 'lastError' | 'deliveredAt'>, now = Date.now()): Promise<void> {
-      await db.update(webhookDeliveries).set({ ...patch, updatedAt: now }).where(eq(webhookDeliveries.ideaId, ideaId));
+    async recordAttempt(
+      ideaId: number,
+      patch: Pick<
+        WebhookDeliveryRow,
+        'status' | 'attempts' | 'nextAttemptAt' | 'lastStatusCode' | 'lastError' | 'deliveredAt'
+      >,
+      now = Date.now(),
+    ): Promise<void> {
+      await db
+        .update(webhookDeliveries)
+        .set({ ...patch, updatedAt: now })
+        .where(eq(webhookDeliveries.ideaId, ideaId));
     },
   };
 }

@@ -1,7 +1,16 @@
 import type { TSchema } from '@sinclair/typebox';
 import { packageVersion } from '../paths.js';
 import { JobEvent } from '../schemas/jobs.js';
-import { PingMessage, PongMessage, SubscribedMessage, SubscribeMessage, UnsubscribedMessage, UnsubscribeMessage, WS_ERROR_CODES, WsErrorMessage } from '../schemas/ws.js';
+import {
+  PingMessage,
+  PongMessage,
+  SubscribedMessage,
+  SubscribeMessage,
+  UnsubscribedMessage,
+  UnsubscribeMessage,
+  WS_ERROR_CODES,
+  WsErrorMessage,
+} from '../schemas/ws.js';
 
 export const ASYNCAPI_PATH = '/api/docs/asyncapi.json';
 
@@ -12,24 +21,52 @@ const MESSAGES: Record<string, { schema: TSchema; title: string; summary: string
   subscribeJob: {
     schema: SubscribeMessage,
     title: 'Subscribe to a job',
-    summary: 'Answered with `subscribed` (a snapshot), then the retained events with seq > afterSeq when afterSeq is given (replay after a reconnect), then live events.',
+    summary:
+      'Answered with `subscribed` (a snapshot), then the retained events with seq > afterSeq when afterSeq is given (replay after a reconnect), then live events.',
     example: { type: 'subscribe-job', jobId: EXAMPLE_JOB, afterSeq: 3 },
   },
-  unsubscribeJob: { schema: UnsubscribeMessage, title: 'Unsubscribe from a job', summary: 'Answered with `unsubscribed`.', example: { type: 'unsubscribe-job', jobId: EXAMPLE_JOB } },
-  ping: { schema: PingMessage, title: 'Application-level ping', summary: 'Answered with `pong`.', example: { type: 'ping' } },
+  unsubscribeJob: {
+    schema: UnsubscribeMessage,
+    title: 'Unsubscribe from a job',
+    summary: 'Answered with `unsubscribed`.',
+    example: { type: 'unsubscribe-job', jobId: EXAMPLE_JOB },
+  },
+  ping: {
+    schema: PingMessage,
+    title: 'Application-level ping',
+    summary: 'Answered with `pong`.',
+    example: { type: 'ping' },
+  },
   subscribed: {
     schema: SubscribedMessage,
     title: 'Subscription snapshot',
-    summary: 'The job\'s current status, the seq of the last event and the text so far.',
+    summary: "The job's current status, the seq of the last event and the text so far.",
     example: { type: 'subscribed', jobId: EXAMPLE_JOB, status: 'processing', seq: 3, text: '## Overview\n' },
   },
-  unsubscribed: { schema: UnsubscribedMessage, title: 'Unsubscribed', summary: 'No more events of this job on this socket.', example: { type: 'unsubscribed', jobId: EXAMPLE_JOB } },
+  unsubscribed: {
+    schema: UnsubscribedMessage,
+    title: 'Unsubscribed',
+    summary: 'No more events of this job on this socket.',
+    example: { type: 'unsubscribed', jobId: EXAMPLE_JOB },
+  },
   pong: { schema: PongMessage, title: 'Pong', summary: 'The answer to `ping`.', example: { type: 'pong' } },
   jobUpdate: {
     schema: JobEvent,
     title: 'Job update',
-    summary: 'One event of a job: seq 1, 2, 3… without gaps; the same envelope as Server-Sent Events, polling and webhooks.',
-    example: { type: 'job-update', jobId: EXAMPLE_JOB, ideaId: 42, seq: 4, status: 'processing', timestamp: '2026-11-27T00:00:01.000Z', message: 'Generating (attempt 1 of 3)', attempt: 1, progress: { chars: 24, chunks: 2 }, delta: 'Users plan meals weekly.' },
+    summary:
+      'One event of a job: seq 1, 2, 3… without gaps; the same envelope as Server-Sent Events, polling and webhooks.',
+    example: {
+      type: 'job-update',
+      jobId: EXAMPLE_JOB,
+      ideaId: 42,
+      seq: 4,
+      status: 'processing',
+      timestamp: '2026-11-27T00:00:01.000Z',
+      message: 'Generating (attempt 1 of 3)',
+      attempt: 1,
+      progress: { chars: 24, chunks: 2 },
+      delta: 'Users plan meals weekly.',
+    },
   },
   error: {
     schema: WsErrorMessage,
@@ -65,7 +102,9 @@ export function asyncApiDocument(origin: string, protectedByKey: boolean) {
         protocol: url.protocol === 'https:' ? 'wss' : 'ws',
         ...(url.pathname !== '/' ? { pathname: url.pathname.replace(/\/+$/, '') } : {}),
         description: protectedByKey ? 'Requires the API key' : 'Open: the service has no API_KEY',
-        ...(protectedByKey ? { security: [ref('#/components/securitySchemes/bearer'), ref('#/components/securitySchemes/subprotocol')] } : {}),
+        ...(protectedByKey
+          ? { security: [ref('#/components/securitySchemes/bearer'), ref('#/components/securitySchemes/subprotocol')] }
+          : {}),
       },
     },
     channels: {
@@ -85,18 +124,57 @@ export function asyncApiDocument(origin: string, protectedByKey: boolean) {
         messages: [channelMessage('subscribeJob')],
         reply: { channel, messages: [channelMessage('subscribed'), channelMessage('error')] },
       },
-      unsubscribeJob: { action: 'send', channel, messages: [channelMessage('unsubscribeJob')], reply: { channel, messages: [channelMessage('unsubscribed')] } },
-      ping: { action: 'send', channel, messages: [channelMessage('ping')], reply: { channel, messages: [channelMessage('pong')] } },
-      receiveJobUpdates: { action: 'receive', channel, summary: 'Events of the subscribed jobs', messages: [channelMessage('jobUpdate')] },
-      receiveErrors: { action: 'receive', channel, summary: 'Errors about frames the client sent', messages: [channelMessage('error')] },
+      unsubscribeJob: {
+        action: 'send',
+        channel,
+        messages: [channelMessage('unsubscribeJob')],
+        reply: { channel, messages: [channelMessage('unsubscribed')] },
+      },
+      ping: {
+        action: 'send',
+        channel,
+        messages: [channelMessage('ping')],
+        reply: { channel, messages: [channelMessage('pong')] },
+      },
+      receiveJobUpdates: {
+        action: 'receive',
+        channel,
+        summary: 'Events of the subscribed jobs',
+        messages: [channelMessage('jobUpdate')],
+      },
+      receiveErrors: {
+        action: 'receive',
+        channel,
+        summary: 'Errors about frames the client sent',
+        messages: [channelMessage('error')],
+      },
     },
     components: {
       messages: Object.fromEntries(
-        Object.entries(MESSAGES).map(([name, m]) => [name, { name, title: m.title, summary: m.summary, payload: plainSchema(m.schema), examples: [{ payload: m.example }] }]),
+        Object.entries(MESSAGES).map(([name, m]) => [
+          name,
+          {
+            name,
+            title: m.title,
+            summary: m.summary,
+            payload: plainSchema(m.schema),
+            examples: [{ payload: m.example }],
+          },
+        ]),
       ),
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API_KEY> on the upgrade request' },
-        subprotocol: { type: 'httpApiKey', in: 'header', name: 'Sec-WebSocket-Protocol', description: 'Browsers: offer the subprotocols `idea2spec` and `bearer.<API_KEY>`; the server answers `idea2spec` and never echoes the key' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Authorization: Bearer <API_KEY> on the upgrade request',
+        },
+        subprotocol: {
+          type: 'httpApiKey',
+          in: 'header',
+          name: 'Sec-WebSocket-Protocol',
+          description:
+            'Browsers: offer the subprotocols `idea2spec` and `bearer.<API_KEY>`; the server answers `idea2spec` and never echoes the key',
+        },
       },
     },
   };

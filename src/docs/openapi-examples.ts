@@ -39,20 +39,49 @@ const idea = {
 /** Request and response examples of the core routes, by operationId (the alias shares its route's). */
 const EXAMPLES: Record<string, { request?: unknown; responses: Record<string, unknown> }> = {
   submitIdea: {
-    request: { idea: 'A recipe planner that builds a weekly shopping list', template: 'standard', webhookUrl: 'https://hooks.example.com/idea2spec' },
+    request: {
+      idea: 'A recipe planner that builds a weekly shopping list',
+      template: 'standard',
+      webhookUrl: 'https://hooks.example.com/idea2spec',
+    },
     responses: {
-      '202': { jobId: JOB, id: 42, status: 'queued', statusUrl: `/api/v1/job/${JOB}/status`, eventsUrl: `/api/v1/job/${JOB}/events`, websocketUrl: 'wss://idea2spec.example.com/api/v1/ws' },
+      '202': {
+        jobId: JOB,
+        id: 42,
+        status: 'queued',
+        statusUrl: `/api/v1/job/${JOB}/status`,
+        eventsUrl: `/api/v1/job/${JOB}/events`,
+        websocketUrl: 'wss://idea2spec.example.com/api/v1/ws',
+      },
       '200': idea,
     },
   },
   getJobStatus: { responses: { '200': snapshot } },
-  cancelJob: { responses: { '202': { ...snapshot, status: 'cancelled', message: 'Cancelled by request', completedAt: '2026-11-27T00:00:02.000Z' } } },
+  cancelJob: {
+    responses: {
+      '202': {
+        ...snapshot,
+        status: 'cancelled',
+        message: 'Cancelled by request',
+        completedAt: '2026-11-27T00:00:02.000Z',
+      },
+    },
+  },
   getSpec: { responses: { '200': idea } },
   listHistory: {
     responses: {
       '200': {
         data: [],
-        pagination: { page: 1, limit: 20, total: 0, totalPages: 0, hasNext: false, hasPrev: false, nextCursor: null, asOf: 42 },
+        pagination: {
+          page: 1,
+          limit: 20,
+          total: 0,
+          totalPages: 0,
+          hasNext: false,
+          hasPrev: false,
+          nextCursor: null,
+          asOf: 42,
+        },
         search: null,
       },
     },
@@ -68,7 +97,9 @@ export function withExamples(document: OpenAPIV3_1.Document): OpenAPIV3_1.Docume
       const body = (operation.requestBody as OpenAPIV3_1.RequestBodyObject | undefined)?.content?.['application/json'];
       if (body && examples.request !== undefined) body.example = examples.request;
       for (const [status, example] of Object.entries(examples.responses)) {
-        const media = (operation.responses?.[status] as OpenAPIV3_1.ResponseObject | undefined)?.content?.['application/json'];
+        const media = (operation.responses?.[status] as OpenAPIV3_1.ResponseObject | undefined)?.content?.[
+          'application/json'
+        ];
         if (media) media.example = example;
       }
     }

@@ -40,17 +40,18 @@ appended since the previous event; when \`attempt\` increases (a retry), the tex
 The server pings at the protocol level and terminates sockets that stop answering. Frames larger than
 \`WS_MAX_PAYLOAD\` close the socket with 1009; on shutdown clients get 1001.`;
 
-
 /** The event envelope, shared by the WebSocket, the event stream, polling's history and webhooks, as a named component. */
 export const websocketSchemas = { JobEvent } as unknown as Record<string, OpenAPIV3_1.SchemaObject>;
 
 /** GET …/events answers text/event-stream: one `job-update` JobEvent per event, its seq as the event id. */
 export const eventStreamContent: OpenAPIV3_1.ResponseObject = {
-  description: 'A stream of Server-Sent Events: each is `id: <seq>`, `event: job-update`, `data: <JobEvent as JSON>`; comment lines (`: heartbeat`) keep proxies from closing it; the stream ends after the terminal event.',
+  description:
+    'A stream of Server-Sent Events: each is `id: <seq>`, `event: job-update`, `data: <JobEvent as JSON>`; comment lines (`: heartbeat`) keep proxies from closing it; the stream ends after the terminal event.',
   content: {
     'text/event-stream': {
-      schema: { type: 'string', description: 'Each event\'s data is a JobEvent (#/components/schemas/JobEvent)' },
-      example: 'id: 1\nevent: job-update\ndata: {"type":"job-update","jobId":"9f0c5a2e-3b1d-4c8e-9a7f-2d6b1e0c4f3a","ideaId":42,"seq":1,"status":"queued","timestamp":"2026-11-27T00:00:00.000Z","message":"Queued","attempt":0,"progress":{"chars":0,"chunks":0}}\n\n',
+      schema: { type: 'string', description: "Each event's data is a JobEvent (#/components/schemas/JobEvent)" },
+      example:
+        'id: 1\nevent: job-update\ndata: {"type":"job-update","jobId":"9f0c5a2e-3b1d-4c8e-9a7f-2d6b1e0c4f3a","ideaId":42,"seq":1,"status":"queued","timestamp":"2026-11-27T00:00:00.000Z","message":"Queued","attempt":0,"progress":{"chars":0,"chunks":0}}\n\n',
     },
   },
 };
@@ -62,17 +63,41 @@ export const jobEndedWebhook: OpenAPIV3_1.PathItemObject = {
     tags: ['generate'],
     summary: 'Sent to the webhookUrl of POST /api/v1/generate when the job ends',
     description:
-      'The body is the job\'s terminal job-update event. Signed per Standard Webhooks with WEBHOOK_SECRET: verify `webhook-signature` over `webhook-id.webhook-timestamp.body` ' +
+      "The body is the job's terminal job-update event. Signed per Standard Webhooks with WEBHOOK_SECRET: verify `webhook-signature` over `webhook-id.webhook-timestamp.body` " +
       '(e.g. `new Webhook(secret).verify(body, headers)` from the standardwebhooks package). Delivered at least once: a non-2xx answer, a redirect or no answer within ' +
       'WEBHOOK_TIMEOUT_MS is retried with exponential backoff up to WEBHOOK_MAX_ATTEMPTS times, across restarts, with the same webhook-id (deduplicate on it). ' +
-      'The delivery\'s state is on the idea (GET /api/v1/spec/{id}, field webhook).',
+      "The delivery's state is on the idea (GET /api/v1/spec/{id}, field webhook).",
     parameters: [
-      { name: 'webhook-id', in: 'header', required: true, schema: { type: 'string' }, description: 'Unique per delivery, the same on every retry' },
-      { name: 'webhook-timestamp', in: 'header', required: true, schema: { type: 'string' }, description: 'Seconds since the epoch when this attempt was signed' },
-      { name: 'webhook-signature', in: 'header', required: true, schema: { type: 'string' }, description: '`v1,<base64 HMAC-SHA256>`' },
+      {
+        name: 'webhook-id',
+        in: 'header',
+        required: true,
+        schema: { type: 'string' },
+        description: 'Unique per delivery, the same on every retry',
+      },
+      {
+        name: 'webhook-timestamp',
+        in: 'header',
+        required: true,
+        schema: { type: 'string' },
+        description: 'Seconds since the epoch when this attempt was signed',
+      },
+      {
+        name: 'webhook-signature',
+        in: 'header',
+        required: true,
+        schema: { type: 'string' },
+        description: '`v1,<base64 HMAC-SHA256>`',
+      },
     ],
-    requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/JobEvent' } } } },
-    responses: { '200': { description: 'Any 2xx: delivered' }, '400': { description: 'Any other answer: retried with backoff' } },
+    requestBody: {
+      required: true,
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/JobEvent' } } },
+    },
+    responses: {
+      '200': { description: 'Any 2xx: delivered' },
+      '400': { description: 'Any other answer: retried with backoff' },
+    },
   },
 };
 
@@ -85,11 +110,18 @@ export const websocketPathItem: OpenAPIV3_1.PathItemObject = {
     externalDocs: { description: 'The protocol as AsyncAPI 3', url: ASYNCAPI_PATH },
     parameters: [
       { name: 'Upgrade', in: 'header', required: true, schema: { type: 'string', enum: ['websocket'] } },
-      { name: 'Origin', in: 'header', required: false, schema: { type: 'string' }, description: 'Browsers: must be one of ALLOWED_ORIGINS' },
+      {
+        name: 'Origin',
+        in: 'header',
+        required: false,
+        schema: { type: 'string' },
+        description: 'Browsers: must be one of ALLOWED_ORIGINS',
+      },
     ],
     responses: {
       '101': {
-        description: 'Switching protocols. Client frames: subscribe-job, unsubscribe-job, ping; server frames: subscribed, JobEvent, error, pong, unsubscribed (schemas in the AsyncAPI document).',
+        description:
+          'Switching protocols. Client frames: subscribe-job, unsubscribe-job, ping; server frames: subscribed, JobEvent, error, pong, unsubscribed (schemas in the AsyncAPI document).',
       },
       '403': { description: 'Origin not allowed' },
       '503': { description: 'Too many open WebSockets (WS_MAX_CONNECTIONS); try again later' },

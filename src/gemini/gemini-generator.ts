@@ -37,7 +37,13 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
       // --skip-trust: the attempt runs in a fresh empty folder the CLI has never seen. No --yolo / approval flags: tools are never auto-approved.
       const args = [...cli.prefix, '--output-format', 'stream-json', '--skip-trust', ...(model ? ['-m', model] : [])];
       const lines = new LineSplitter();
-      const state = { text: '', noise: 0, result: undefined as Extract<StreamEvent, { type: 'result' }> | undefined, errors: [] as string[], init: undefined as Extract<StreamEvent, { type: 'init' }> | undefined };
+      const state = {
+        text: '',
+        noise: 0,
+        result: undefined as Extract<StreamEvent, { type: 'result' }> | undefined,
+        errors: [] as string[],
+        init: undefined as Extract<StreamEvent, { type: 'init' }> | undefined,
+      };
 
       const handle = (line: string) => {
         const event = parseStreamLine(line);
@@ -78,22 +84,44 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
         signal: input.signal,
         onStdout(chunk) {
           for (const line of lines.push(chunk)) handle(line);
-          if (state.text.length > config.GENERATOR_OUTPUT_LIMIT || lines.pendingLength > config.GENERATOR_OUTPUT_LIMIT) return 'output-limit';
+          if (state.text.length > config.GENERATOR_OUTPUT_LIMIT || lines.pendingLength > config.GENERATOR_OUTPUT_LIMIT)
+            return 'output-limit';
         },
       });
       for (const line of lines.flush()) handle(line);
 
-      if (state.noise > 0) input.log.warn({ lines: state.noise }, 'gemini cli wrote lines that are not stream-json events');
+      if (state.noise > 0)
+        input.log.warn({ lines: state.noise }, 'gemini cli wrote lines that are not stream-json events');
       const detail = lastWords(state.result?.error?.message ?? state.errors.at(-1) ?? result.stderrTail);
       const suffix = detail ? `: ${detail}` : '';
       // The result event decides; the exit code only explains. The CLI exits 0 on an empty answer and on SIGTERM.
       if (result.exitCode !== 0) throw geminiExitError(result.exitCode, result.signal, detail);
-      if (!state.result) throw new GeneratorError('GEMINI_INCOMPLETE', `The Gemini CLI stopped before reporting a result${suffix}`, true);
-      if (state.result.status !== 'success') throw new GeneratorError('GEMINI_RESULT_ERROR', `The Gemini CLI reported ${state.result.status}${suffix}`, true);
-      if (state.text.trim() === '') throw new GeneratorError('GENERATOR_EMPTY_OUTPUT', `The Gemini CLI finished without writing a specification${suffix}`, true);
+      if (!state.result)
+        throw new GeneratorError(
+          'GEMINI_INCOMPLETE',
+          `The Gemini CLI stopped before reporting a result${suffix}`,
+          true,
+        );
+      if (state.result.status !== 'success')
+        throw new GeneratorError(
+          'GEMINI_RESULT_ERROR',
+          `The Gemini CLI reported ${state.result.status}${suffix}`,
+          true,
+        );
+      if (state.text.trim() === '')
+        throw new GeneratorError(
+          'GENERATOR_EMPTY_OUTPUT',
+          `The Gemini CLI finished without writing a specification${suffix}`,
+          true,
+        );
       return {
         text: state.text,
-        metadata: { model: state.init?.model ?? model ?? null, sessionId: state.init?.session_id ?? null, stats: state.result?.stats ?? null, ignoredLines: state.noise },
+        metadata: {
+          model: state.init?.model ?? model ?? null,
+          sessionId: state.init?.session_id ?? null,
+          stats: state.result?.stats ?? null,
+          ignoredLines: state.noise,
+        },
       };
     },
   };

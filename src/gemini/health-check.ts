@@ -65,7 +65,8 @@ export class GeminiHealthCheck {
       this.outcome = { at: Date.now(), ok: await checkGeminiVersion(this.config, this.env, this.closing.signal) };
     } catch (err) {
       if (this.closing.signal.aborted) return;
-      const error = err instanceof GeneratorError ? err : new GeneratorError('GEMINI_VERSION_FAILED', String(err), true);
+      const error =
+        err instanceof GeneratorError ? err : new GeneratorError('GEMINI_VERSION_FAILED', String(err), true);
       this.outcome = { at: Date.now(), error };
     }
   }

@@ -43,9 +43,16 @@ export async function checkGeminiVersion(
   const latencyMs = Math.round(performance.now() - started);
   const version = VERSION.exec(stdout)?.[0];
   if (result.exitCode !== 0 || version === undefined) {
-    const how = result.exitCode === 0 ? 'printed no version' : result.exitCode === null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+    const how =
+      result.exitCode === 0
+        ? 'printed no version'
+        : result.exitCode === null
+          ? `was killed by ${result.signal}`
+          : `exited with code ${result.exitCode}`;
     const detail = lastWords(result.stderrTail || stdout);
-    throw new GeneratorError('GEMINI_VERSION_FAILED', `gemini --version ${how}${detail ? `: ${detail}` : ''}`, true, { latencyMs });
+    throw new GeneratorError('GEMINI_VERSION_FAILED', `gemini --version ${how}${detail ? `: ${detail}` : ''}`, true, {
+      latencyMs,
+    });
   }
   return { version, latencyMs };
 }

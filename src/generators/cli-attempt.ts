@@ -40,11 +40,23 @@ function terminationError(termination: Termination, options: CliAttemptOptions):
     case 'cancelled':
       return new CancelledError();
     case 'timeout':
-      return new GeneratorError('GENERATOR_TIMEOUT', `The generator did not finish within ${options.timeoutMs} ms (GEMINI_TIMEOUT_MS).`, true);
+      return new GeneratorError(
+        'GENERATOR_TIMEOUT',
+        `The generator did not finish within ${options.timeoutMs} ms (GEMINI_TIMEOUT_MS).`,
+        true,
+      );
     case 'inactivity':
-      return new GeneratorError('GENERATOR_STALLED', `The generator wrote nothing for ${options.inactivityMs} ms (GEMINI_INACTIVITY_TIMEOUT_MS).`, true);
+      return new GeneratorError(
+        'GENERATOR_STALLED',
+        `The generator wrote nothing for ${options.inactivityMs} ms (GEMINI_INACTIVITY_TIMEOUT_MS).`,
+        true,
+      );
     case 'output-limit':
-      return new GeneratorError('OUTPUT_TOO_LARGE', 'The generator wrote more than GENERATOR_OUTPUT_LIMIT characters; the attempt was stopped.', false);
+      return new GeneratorError(
+        'OUTPUT_TOO_LARGE',
+        'The generator wrote more than GENERATOR_OUTPUT_LIMIT characters; the attempt was stopped.',
+        false,
+      );
   }
 }
 
@@ -53,13 +65,23 @@ export function allowListedEnv(source: NodeJS.ProcessEnv, home: string | undefin
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
-    if (ENV_EXACT.has(key) || ENV_PREFIXES.some((p) => key.startsWith(p)) || /^(https?|no|all)_proxy$/i.test(key)) env[key] = value;
+    if (ENV_EXACT.has(key) || ENV_PREFIXES.some((p) => key.startsWith(p)) || /^(https?|no|all)_proxy$/i.test(key))
+      env[key] = value;
   }
   if (home !== undefined) env.HOME = home;
   return env;
 }
 
-const ENV_EXACT = new Set(['PATH', 'HOME', 'LANG', 'LANGUAGE', 'TZ', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR']);
+const ENV_EXACT = new Set([
+  'PATH',
+  'HOME',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+]);
 const ENV_PREFIXES = ['LC_', 'GEMINI_', 'GOOGLE_'];
 
 /** Splits a stream into complete lines, keeping the unfinished tail for the next chunk. */
@@ -86,6 +108,10 @@ export class LineSplitter {
 
 /** The last line or two of a diagnostic, short enough for an error message. */
 export function lastWords(text: string): string {
-  const lines = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.slice(-2).join(' | ').slice(0, 500);
 }

@@ -153,10 +153,18 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessResult
 
 function spawnError(command: string, err: NodeJS.ErrnoException): GeneratorError {
   if (err.code === 'ENOENT') {
-    return new GeneratorError('GENERATOR_NOT_FOUND', `Generator executable not found: ${command}. Install it or set GEMINI_CLI_PATH / GENERATOR_COMMAND.`, false);
+    return new GeneratorError(
+      'GENERATOR_NOT_FOUND',
+      `Generator executable not found: ${command}. Install it or set GEMINI_CLI_PATH / GENERATOR_COMMAND.`,
+      false,
+    );
   }
   if (err.code === 'EACCES') {
-    return new GeneratorError('GENERATOR_NOT_EXECUTABLE', `Generator is not executable: ${command}. Check its permissions.`, false);
+    return new GeneratorError(
+      'GENERATOR_NOT_EXECUTABLE',
+      `Generator is not executable: ${command}. Check its permissions.`,
+      false,
+    );
   }
   return new GeneratorError('GENERATOR_SPAWN_FAILED', `Could not start ${command}: ${err.message}`, true);
 }

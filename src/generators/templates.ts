@@ -43,9 +43,44 @@ export const SECTION_TITLES: Readonly<Record<SectionId, string>> = {
 // Every template keeps the contract's core sections (DESIGN.md, "Generators");
 // they differ in the extra sections and in depth.
 export const TEMPLATE_SECTIONS: Readonly<Record<TemplateName, readonly SectionId[]>> = {
-  standard: ['overview', 'goals', 'users', 'functional', 'nonFunctional', 'entities', 'architecture', 'milestones', 'success', 'risks', 'openQuestions'],
-  lean: ['overview', 'users', 'functional', 'nonFunctional', 'entities', 'architecture', 'milestones', 'success', 'openQuestions'],
-  technical: ['overview', 'users', 'functional', 'nonFunctional', 'entities', 'dataModel', 'architecture', 'api', 'milestones', 'success', 'risks', 'openQuestions'],
+  standard: [
+    'overview',
+    'goals',
+    'users',
+    'functional',
+    'nonFunctional',
+    'entities',
+    'architecture',
+    'milestones',
+    'success',
+    'risks',
+    'openQuestions',
+  ],
+  lean: [
+    'overview',
+    'users',
+    'functional',
+    'nonFunctional',
+    'entities',
+    'architecture',
+    'milestones',
+    'success',
+    'openQuestions',
+  ],
+  technical: [
+    'overview',
+    'users',
+    'functional',
+    'nonFunctional',
+    'entities',
+    'dataModel',
+    'architecture',
+    'api',
+    'milestones',
+    'success',
+    'risks',
+    'openQuestions',
+  ],
 };
 
 const SECTION_GUIDANCE: Readonly<Record<SectionId, string>> = {
@@ -53,14 +88,20 @@ const SECTION_GUIDANCE: Readonly<Record<SectionId, string>> = {
   goals: 'three to five goals, then explicit non-goals that keep the first release small.',
   users:
     'the primary user types; then prioritised user stories (P1, P2, P3…), each independently testable, each with acceptance criteria written as **Given** <state>, **When** <action>, **Then** <outcome>; then edge cases.',
-  functional: 'numbered FR-001, FR-002, …; each one testable, unambiguous sentence using MUST or SHOULD. Describe what and why, not how.',
-  nonFunctional: 'numbered NFR-001, …: performance, availability, security and privacy, accessibility, localisation, scalability; each with a measurable target.',
-  entities: 'the main things the product deals with: what each represents and how they relate, without implementation detail.',
-  dataModel: "each entity's fields with types, keys and relationships; indexes, constraints and data retention where they matter.",
-  architecture: 'the main components (clients, services, storage, third-party integrations) and how data flows between them; a small Mermaid or text diagram is welcome.',
+  functional:
+    'numbered FR-001, FR-002, …; each one testable, unambiguous sentence using MUST or SHOULD. Describe what and why, not how.',
+  nonFunctional:
+    'numbered NFR-001, …: performance, availability, security and privacy, accessibility, localisation, scalability; each with a measurable target.',
+  entities:
+    'the main things the product deals with: what each represents and how they relate, without implementation detail.',
+  dataModel:
+    "each entity's fields with types, keys and relationships; indexes, constraints and data retention where they matter.",
+  architecture:
+    'the main components (clients, services, storage, third-party integrations) and how data flows between them; a small Mermaid or text diagram is welcome.',
   api: 'the main endpoints or operations: method, path, purpose, request and response shapes, errors, authentication.',
   milestones: 'three to five incremental deliveries, each a usable slice, naming the FR numbers it delivers.',
-  success: "numbered SC-001, …; measurable, technology-agnostic outcomes (e.g. 'a new user completes X in under 2 minutes', '90% of users …').",
+  success:
+    "numbered SC-001, …; measurable, technology-agnostic outcomes (e.g. 'a new user completes X in under 2 minutes', '90% of users …').",
   risks: 'the main risks with a mitigation each, and the assumptions you made while writing.',
   openQuestions: 'every [NEEDS CLARIFICATION: …] item from the document, collected, each a specific question.',
 };
@@ -86,7 +127,9 @@ function delimiterFor(idea: string): string {
 }
 
 function sectionList(template: TemplateName): string {
-  return TEMPLATE_SECTIONS[template].map((id, i) => `${i + 1}. ${SECTION_TITLES[id]} — ${SECTION_GUIDANCE[id]}`).join('\n');
+  return TEMPLATE_SECTIONS[template]
+    .map((id, i) => `${i + 1}. ${SECTION_TITLES[id]} — ${SECTION_GUIDANCE[id]}`)
+    .join('\n');
 }
 
 /** The prompt sent to the model on stdin; the idea is embedded byte for byte. */

@@ -62,7 +62,13 @@ export class HealthSampler {
     this.latest = {
       at,
       atIso: isoTime(at),
-      database: { status: 'DOWN', checkedAt: isoTime(at), latencyMs: null, migrationsApplied: false, error: 'not checked yet' },
+      database: {
+        status: 'DOWN',
+        checkedAt: isoTime(at),
+        latencyMs: null,
+        migrationsApplied: false,
+        error: 'not checked yet',
+      },
       jobsLastHour: { completed: 0, failed: 0 },
       system: this.system.sample(),
     };
@@ -92,11 +98,19 @@ export class HealthSampler {
 
   private async collect(): Promise<void> {
     const { config, gemini } = this.deps;
-    if (gemini.active && config.GEMINI_HEALTH_CHECK_MS > 0 && Date.now() - gemini.lastStartedAt >= config.GEMINI_HEALTH_CHECK_MS) {
+    if (
+      gemini.active &&
+      config.GEMINI_HEALTH_CHECK_MS > 0 &&
+      Date.now() - gemini.lastStartedAt >= config.GEMINI_HEALTH_CHECK_MS
+    ) {
       // Not awaited: the CLI takes seconds to start and must not hold up the other checks.
       void gemini.check();
     }
-    const [database, redis, jobsLastHour] = await Promise.all([this.checkDatabase(), this.checkRedis(), this.countJobs()]);
+    const [database, redis, jobsLastHour] = await Promise.all([
+      this.checkDatabase(),
+      this.checkRedis(),
+      this.countJobs(),
+    ]);
     const at = Date.now();
     this.latest = { at, atIso: isoTime(at), database, redis, jobsLastHour, system: this.system.sample() };
     await this.writeLogs();
@@ -110,11 +124,18 @@ export class HealthSampler {
       const migrationsApplied = await withTimeout(this.deps.health.migrationsApplied(), PROBE_TIMEOUT_MS);
       // Reads can succeed while nothing can be stored: a full disk, a read-only or deleted file.
       const unwritable = this.unwritable();
-      if (unwritable !== undefined) return { status: 'DOWN', checkedAt: new Date().toISOString(), latencyMs, migrationsApplied, error: unwritable };
+      if (unwritable !== undefined)
+        return { status: 'DOWN', checkedAt: new Date().toISOString(), latencyMs, migrationsApplied, error: unwritable };
       const status = latencyMs > THRESHOLDS.databaseLatencyMs ? 'DEGRADED' : 'OK';
       return { status, checkedAt: isoTime(Date.now()), latencyMs, migrationsApplied };
     } catch (err) {
-      return { status: 'DOWN', checkedAt: isoTime(Date.now()), latencyMs: null, migrationsApplied: this.latest.database.migrationsApplied, error: message(err) };
+      return {
+        status: 'DOWN',
+        checkedAt: isoTime(Date.now()),
+        latencyMs: null,
+        migrationsApplied: this.latest.database.migrationsApplied,
+        error: message(err),
+      };
     }
   }
 
@@ -122,7 +143,8 @@ export class HealthSampler {
     const file = this.deps.databaseFile?.();
     if (file !== undefined) return file;
     const rows = this.deps.jobs.rowWriteFailure();
-    if (rows !== undefined) return `writes fail (${rows.jobs} job row${rows.jobs === 1 ? '' : 's'} waiting to be stored): ${rows.error}`;
+    if (rows !== undefined)
+      return `writes fail (${rows.jobs} job row${rows.jobs === 1 ? '' : 's'} waiting to be stored): ${rows.error}`;
     if (this.logWriteError !== undefined) return `writes fail: ${this.logWriteError}`;
     return undefined;
   }
@@ -163,14 +185,39 @@ export class HealthSampler {
     };
     this.lastJobCounters = { completed: counters.completed, failed: counters.failed, cancelled: counters.cancelled };
     const rows: HealthLogRow[] = [
-      { service: 'overall', status: report.status, latencyMs: null, details: { ...details, reasons: report.reasons }, createdAt: latest.at },
-      { service: 'database', status: latest.database.status, latencyMs: latest.database.latencyMs, details: latest.database.error ? { error: latest.database.error } : null, createdAt: latest.at },
+      {
+        service: 'overall',
+        status: report.status,
+        latencyMs: null,
+        details: { ...details, reasons: report.reasons },
+        createdAt: latest.at,
+      },
+      {
+        service: 'database',
+        status: latest.database.status,
+        latencyMs: latest.database.latencyMs,
+        details: latest.database.error ? { error: latest.database.error } : null,
+        createdAt: latest.at,
+      },
     ];
-    if (latest.redis) rows.push({ service: 'redis', status: latest.redis.status, latencyMs: latest.redis.latencyMs, details: latest.redis.error ? { error: latest.redis.error } : null, createdAt: latest.at });
+    if (latest.redis)
+      rows.push({
+        service: 'redis',
+        status: latest.redis.status,
+        latencyMs: latest.redis.latencyMs,
+        details: latest.redis.error ? { error: latest.redis.error } : null,
+        createdAt: latest.at,
+      });
     const gemini = this.deps.gemini.view();
     if (gemini.checkedAt !== null && gemini.checkedAt !== this.loggedGeminiCheck) {
       this.loggedGeminiCheck = gemini.checkedAt;
-      rows.push({ service: 'gemini', status: gemini.status, latencyMs: gemini.latencyMs, details: { version: gemini.version, error: gemini.error ?? null }, createdAt: Date.parse(gemini.checkedAt) });
+      rows.push({
+        service: 'gemini',
+        status: gemini.status,
+        latencyMs: gemini.latencyMs,
+        details: { version: gemini.version, error: gemini.error ?? null },
+        createdAt: Date.parse(gemini.checkedAt),
+      });
     }
     try {
       await this.deps.health.insertLogs(rows);
@@ -201,7 +248,12 @@ export class HealthSampler {
         latencyMs: gemini.latencyMs,
         circuit: gemini.circuit.state,
       },
-      websocket: { status: 'OK', checkedAt: nowIso, connections: wsStats.connections, subscriptions: wsStats.subscriptions },
+      websocket: {
+        status: 'OK',
+        checkedAt: nowIso,
+        connections: wsStats.connections,
+        subscriptions: wsStats.subscriptions,
+      },
       jobs: {
         status: queueFull ? 'DEGRADED' : 'OK',
         checkedAt: nowIso,

@@ -24,18 +24,25 @@ export function geminiProbeStatusCode(gemini: GeminiHealth): 200 | 503 {
  * DOWN only when the service cannot do its job at all (no database, or a schema
  * older than the code); DEGRADED when it works but something is missing or slow.
  */
-export function overallStatus(services: ServicesHealth, system: SystemHealth, sampleAgeMs: number, staleAfterMs: number): { status: HealthStatus; reasons: string[] } {
+export function overallStatus(
+  services: ServicesHealth,
+  system: SystemHealth,
+  sampleAgeMs: number,
+  staleAfterMs: number,
+): { status: HealthStatus; reasons: string[] } {
   const down: string[] = [];
   const degraded: string[] = [];
   const { database, gemini, jobs, redis } = services;
   if (database.status === 'DOWN') down.push(`database unreachable${database.error ? `: ${database.error}` : ''}`);
   else if (!database.migrationsApplied) down.push('database migrations not applied');
   else if (database.status === 'DEGRADED') degraded.push(`database slow: ${database.latencyMs} ms`);
-  if (sampleAgeMs > staleAfterMs) degraded.push(`health checks are stale: last sample ${Math.round(sampleAgeMs / 1000)} s ago`);
+  if (sampleAgeMs > staleAfterMs)
+    degraded.push(`health checks are stale: last sample ${Math.round(sampleAgeMs / 1000)} s ago`);
   if (gemini.status !== 'OK') degraded.push(`Gemini CLI ${gemini.cli}`);
   if (jobs.status !== 'OK') degraded.push(`job queue full: ${jobs.queued} waiting (limit ${jobs.queueLimit})`);
   if (redis && redis.status !== 'OK') degraded.push(`redis unreachable${redis.error ? `: ${redis.error}` : ''}`);
-  if (system.eventLoopDelay.p99Ms > THRESHOLDS.eventLoopP99Ms) degraded.push(`event loop delay p99 ${system.eventLoopDelay.p99Ms} ms`);
+  if (system.eventLoopDelay.p99Ms > THRESHOLDS.eventLoopP99Ms)
+    degraded.push(`event loop delay p99 ${system.eventLoopDelay.p99Ms} ms`);
   if (down.length > 0) return { status: 'DOWN', reasons: [...down, ...degraded] };
   return { status: degraded.length > 0 ? 'DEGRADED' : 'OK', reasons: degraded };
 }

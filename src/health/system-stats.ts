@@ -27,7 +27,12 @@ export class SystemStats {
     };
     this.loop.reset();
     return {
-      memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external },
+      memory: {
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
+        heapTotalBytes: memory.heapTotal,
+        externalBytes: memory.external,
+      },
       loadAverage: loadavg().map(round2),
       cpus: availableParallelism(),
       eventLoopDelay,

@@ -13,8 +13,15 @@ export function downloadFileName(id: number, idea: string): { ascii: string; utf
     .trim()
     .replace(/\s+/g, '-')
     .toLowerCase();
-  const asciiWords = words.normalize('NFKD').replace(/[^a-z0-9-]+/g, '').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  const asciiWords = words
+    .normalize('NFKD')
+    .replace(/[^a-z0-9-]+/g, '')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
   const ascii = `spec-${id}${asciiWords ? `-${asciiWords}` : ''}.md`;
-  const utf8 = encodeURIComponent(`spec-${id}${words ? `-${words}` : ''}.md`).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const utf8 = encodeURIComponent(`spec-${id}${words ? `-${words}` : ''}.md`).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return { ascii, utf8 };
 }

@@ -22,7 +22,10 @@ const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as nu
 
 /** Opaque to clients (base64url of a small JSON), so its shape can change without breaking them. */
 export function encodeCursor(cursor: Cursor): string {
-  const body = cursor.kind === 'keyset' ? { k: [cursor.createdAt, cursor.id], p: cursor.page } : { s: [cursor.asOf, cursor.offset] };
+  const body =
+    cursor.kind === 'keyset'
+      ? { k: [cursor.createdAt, cursor.id], p: cursor.page }
+      : { s: [cursor.asOf, cursor.offset] };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
@@ -36,7 +39,8 @@ export function decodeCursor(raw: string): Cursor {
     throw new Errors.InvalidCursor('it is not a cursor this service wrote');
   }
   const { k, p, s } = (body ?? {}) as { k?: unknown; p?: unknown; s?: unknown };
-  if (Array.isArray(k) && k.length === 2 && k.every(isCount) && isCount(p) && p >= 1) return { kind: 'keyset', createdAt: k[0], id: k[1], page: p };
+  if (Array.isArray(k) && k.length === 2 && k.every(isCount) && isCount(p) && p >= 1)
+    return { kind: 'keyset', createdAt: k[0], id: k[1], page: p };
   if (Array.isArray(s) && s.length === 2 && s.every(isCount)) return { kind: 'search', asOf: s[0], offset: s[1] };
   throw new Errors.InvalidCursor('it is not a cursor this service wrote');
 }

@@ -14,5 +14,11 @@ export function toIdeaSummary(row: SummaryRow): IdeaSummary {
 }
 
 export function toStatsResponse(stats: HistoryStats, now: number): HistoryStatsResponse {
-  return { total: stats.total, byStatus: stats.byStatus, processingTime: stats.processing, perDay: stats.perDay, generatedAt: isoTime(now) };
+  return {
+    total: stats.total,
+    byStatus: stats.byStatus,
+    processingTime: stats.processing,
+    perDay: stats.perDay,
+    generatedAt: isoTime(now),
+  };
 }

@@ -31,7 +31,8 @@ export function visibleLength(text: string): number {
  */
 export function unstorableReason(text: string): string | undefined {
   const nul = text.indexOf('\u0000');
-  if (nul !== -1) return `it contains a NUL character (U+0000) at position ${nul + 1}, which cannot be stored; remove it`;
+  if (nul !== -1)
+    return `it contains a NUL character (U+0000) at position ${nul + 1}, which cannot be stored; remove it`;
   const surrogate = /\p{Cs}/u.exec(text);
   if (surrogate) {
     const unit = surrogate[0].charCodeAt(0).toString(16).toUpperCase();

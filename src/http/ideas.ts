@@ -10,7 +10,20 @@ export function storedError(row: Pick<IdeaRow, 'errorCode' | 'errorMessage'>): {
 
 type IdeaRecordRow = Pick<
   IdeaRow,
-  'id' | 'jobId' | 'status' | 'template' | 'generator' | 'model' | 'attempts' | 'errorCode' | 'errorMessage' | 'processingTimeMs' | 'outputLength' | 'createdAt' | 'updatedAt' | 'completedAt'
+  | 'id'
+  | 'jobId'
+  | 'status'
+  | 'template'
+  | 'generator'
+  | 'model'
+  | 'attempts'
+  | 'errorCode'
+  | 'errorMessage'
+  | 'processingTimeMs'
+  | 'outputLength'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'completedAt'
 >;
 
 /** The fields an idea shows alike in its detail and in history summaries. */

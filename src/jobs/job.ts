@@ -82,11 +82,7 @@ export class Job implements JobTimes {
   }
 
   /** Moves the job (checked against the transition table) and publishes the event. */
-  transition(
-    status: JobStatus,
-    message: string,
-    extra: Partial<Pick<JobEvent, 'error' | 'result'>> = {},
-  ): JobEvent {
+  transition(status: JobStatus, message: string, extra: Partial<Pick<JobEvent, 'error' | 'result'>> = {}): JobEvent {
     assertTransition(this.status, status, this.jobId);
     this.status = status;
     if (extra.error) this.error = extra.error;
@@ -201,6 +197,8 @@ export function lastEventFromRow(row: IdeaRow): JobEvent {
     attempt: snapshot.attempt,
     progress: snapshot.progress,
     ...(snapshot.error ? { error: snapshot.error } : {}),
-    ...(row.status === 'completed' ? { result: { outputLength: row.outputLength, processingTimeMs: row.processingTimeMs ?? 0 } } : {}),
+    ...(row.status === 'completed'
+      ? { result: { outputLength: row.outputLength, processingTimeMs: row.processingTimeMs ?? 0 } }
+      : {}),
   };
 }

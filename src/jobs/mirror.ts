@@ -15,7 +15,9 @@ const RETRY_CAP_MS = 5_000;
 const merge = (older: RowPatch, newer: RowPatch): RowPatch => ({
   ...older,
   ...newer,
-  ...(older.generatorMeta || newer.generatorMeta ? { generatorMeta: { ...older.generatorMeta, ...newer.generatorMeta } } : {}),
+  ...(older.generatorMeta || newer.generatorMeta
+    ? { generatorMeta: { ...older.generatorMeta, ...newer.generatorMeta } }
+    : {}),
 });
 
 /**
@@ -92,18 +94,32 @@ export class JobRowMirror {
           attempts: job.attempt,
           updatedAt: job.updatedAt,
           ...columns,
-          metadata: { seq: job.seq, message: job.message, chunks: job.chunks, toolUses: job.toolUses, ...(generatorMeta ?? {}) },
+          metadata: {
+            seq: job.seq,
+            message: job.message,
+            chunks: job.chunks,
+            toolUses: job.toolUses,
+            ...(generatorMeta ?? {}),
+          },
         });
-        if (this.failing.delete(job)) this.log.info({ jobId: job.jobId, retries: retry - 1 }, 'job row written after the database recovered');
+        if (this.failing.delete(job))
+          this.log.info({ jobId: job.jobId, retries: retry - 1 }, 'job row written after the database recovered');
         return;
       } catch (err) {
         const why = databaseErrorMessage(err);
-        if (!this.failing.has(job)) this.log.error({ err: why, jobId: job.jobId, status: job.status }, 'could not write the job row; retrying until it lands');
+        if (!this.failing.has(job))
+          this.log.error(
+            { err: why, jobId: job.jobId, status: job.status },
+            'could not write the job row; retrying until it lands',
+          );
         this.failing.set(job, why);
         try {
           await sleep(backoffDelay(retry, RETRY_BASE_MS, RETRY_CAP_MS), this.stopping.signal);
         } catch {
-          this.log.error({ jobId: job.jobId, status: job.status }, 'job row not written before shutdown; start-up recovery will take the job');
+          this.log.error(
+            { jobId: job.jobId, status: job.status },
+            'job row not written before shutdown; start-up recovery will take the job',
+          );
           return;
         }
         // What was made meanwhile goes in the same write.

@@ -273,7 +273,10 @@ export class JobRegistry {
     });
     await events.open(job.jobId, { status: job.status, seq, text: '' });
     this.jobs.set(job.jobId, job);
-    this.releases.set(job, control.hold(job.jobId, (reason) => this.cancelHeld(job, reason)));
+    this.releases.set(
+      job,
+      control.hold(job.jobId, (reason) => this.cancelHeld(job, reason)),
+    );
     return job;
   }
 

@@ -30,7 +30,12 @@ export function createPrometheus(sources: PrometheusSources) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
-  const jobsFinished = new Counter({ name: 'idea2spec_jobs_finished_total', help: 'Jobs by final status', labelNames: ['status'] as const, registers });
+  const jobsFinished = new Counter({
+    name: 'idea2spec_jobs_finished_total',
+    help: 'Jobs by final status',
+    labelNames: ['status'] as const,
+    registers,
+  });
   const jobDuration = new Histogram({
     name: 'idea2spec_job_duration_seconds',
     help: 'From start (or from queueing, for jobs that never started) to the final status',
@@ -38,14 +43,66 @@ export function createPrometheus(sources: PrometheusSources) {
     buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
     registers,
   });
-  const attempts = new Counter({ name: 'idea2spec_generator_attempts_total', help: 'Generator attempts started (the Gemini CLI when generator="gemini")', labelNames: ['generator'] as const, registers });
-  const failures = new Counter({ name: 'idea2spec_generator_failures_total', help: 'Failed attempts and failed jobs by reason (the error code)', labelNames: ['generator', 'reason'] as const, registers });
-  new Gauge({ name: 'idea2spec_websocket_connections', help: 'Open WebSocket connections', registers, collect() { this.set(sources.wsStats.connections); } });
-  new Gauge({ name: 'idea2spec_websocket_subscriptions', help: 'Job subscriptions over all WebSocket connections', registers, collect() { this.set(sources.wsStats.subscriptions); } });
-  new Gauge({ name: 'idea2spec_jobs_queued', help: 'Queue depth: jobs waiting for a runner slot', registers, collect() { this.set(sources.jobs.stats.queued); } });
-  new Gauge({ name: 'idea2spec_jobs_running', help: 'Jobs holding a runner slot', registers, collect() { this.set(sources.jobs.stats.running); } });
-  new Gauge({ name: 'idea2spec_job_concurrency', help: 'Runner slots (JOB_CONCURRENCY)', registers, collect() { this.set(sources.concurrency); } });
-  new Gauge({ name: 'idea2spec_metrics_dropped_samples', help: 'Response times dropped because the buffer was full', registers, collect() { this.set(sources.droppedSamples()); } });
+  const attempts = new Counter({
+    name: 'idea2spec_generator_attempts_total',
+    help: 'Generator attempts started (the Gemini CLI when generator="gemini")',
+    labelNames: ['generator'] as const,
+    registers,
+  });
+  const failures = new Counter({
+    name: 'idea2spec_generator_failures_total',
+    help: 'Failed attempts and failed jobs by reason (the error code)',
+    labelNames: ['generator', 'reason'] as const,
+    registers,
+  });
+  new Gauge({
+    name: 'idea2spec_websocket_connections',
+    help: 'Open WebSocket connections',
+    registers,
+    collect() {
+      this.set(sources.wsStats.connections);
+    },
+  });
+  new Gauge({
+    name: 'idea2spec_websocket_subscriptions',
+    help: 'Job subscriptions over all WebSocket connections',
+    registers,
+    collect() {
+      this.set(sources.wsStats.subscriptions);
+    },
+  });
+  new Gauge({
+    name: 'idea2spec_jobs_queued',
+    help: 'Queue depth: jobs waiting for a runner slot',
+    registers,
+    collect() {
+      this.set(sources.jobs.stats.queued);
+    },
+  });
+  new Gauge({
+    name: 'idea2spec_jobs_running',
+    help: 'Jobs holding a runner slot',
+    registers,
+    collect() {
+      this.set(sources.jobs.stats.running);
+    },
+  });
+  new Gauge({
+    name: 'idea2spec_job_concurrency',
+    help: 'Runner slots (JOB_CONCURRENCY)',
+    registers,
+    collect() {
+      this.set(sources.concurrency);
+    },
+  });
+  new Gauge({
+    name: 'idea2spec_metrics_dropped_samples',
+    help: 'Response times dropped because the buffer was full',
+    registers,
+    collect() {
+      this.set(sources.droppedSamples());
+    },
+  });
 
   const lastAttempt = new Map<string, number>();
   const generator = sources.generatorName;

@@ -22,7 +22,12 @@ function latencySummary(stats: LatencyStats): LatencySummary {
   };
 }
 
-export async function metricsSummary(metrics: MetricsRepository, window: string, windowMs: number, now = Date.now()): Promise<MetricsSummary> {
+export async function metricsSummary(
+  metrics: MetricsRepository,
+  window: string,
+  windowMs: number,
+  now = Date.now(),
+): Promise<MetricsSummary> {
   const from = now - windowMs;
   const [routes, overall] = await Promise.all([metrics.summary(from), metrics.overall(from)]);
   return {
@@ -39,7 +44,13 @@ export async function metricsSummary(metrics: MetricsRepository, window: string,
  * queue depth, memory and job throughput from the health sampler's rows.
  * Buckets are aligned to multiples of their size, so successive polls agree.
  */
-export async function metricsTimeseries(metrics: MetricsRepository, health: HealthRepository, window: string, windowMs: number, now = Date.now()): Promise<MetricsTimeseries> {
+export async function metricsTimeseries(
+  metrics: MetricsRepository,
+  health: HealthRepository,
+  window: string,
+  windowMs: number,
+  now = Date.now(),
+): Promise<MetricsTimeseries> {
   const bucketMs = Math.max(1000, Math.ceil(windowMs / BUCKETS / 1000) * 1000);
   const from = (Math.floor(now / bucketMs) - (BUCKETS - 1)) * bucketMs;
   const [latency, system] = await Promise.all([metrics.series(from, bucketMs), health.systemSeries(from, bucketMs)]);
@@ -70,6 +81,10 @@ export async function metricsTimeseries(metrics: MetricsRepository, health: Heal
 export async function recentJobs(jobActivity: JobActivityRepository, limit: number): Promise<RecentJobs> {
   const rows = await jobActivity.recent(limit);
   return {
-    jobs: rows.map((r) => ({ ...r, createdAt: isoTime(r.createdAt), completedAt: r.completedAt === null ? null : isoTime(r.completedAt) })),
+    jobs: rows.map((r) => ({
+      ...r,
+      createdAt: isoTime(r.createdAt),
+      completedAt: r.completedAt === null ? null : isoTime(r.completedAt),
+    })),
   };
 }

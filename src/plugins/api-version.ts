@@ -74,7 +74,9 @@ export default fp(
       route.schema = {
         ...route.schema,
         ...(id ? { operationId: `${id}${ALIAS_SUFFIX}` } : {}),
-        description: [`Alias of \`${url}\`, the current version (${API_VERSION}).`, route.schema?.description].filter(Boolean).join(' '),
+        description: [`Alias of \`${url}\`, the current version (${API_VERSION}).`, route.schema?.description]
+          .filter(Boolean)
+          .join(' '),
       };
     });
   },

@@ -16,11 +16,16 @@ const WS_TOKEN_PREFIX = 'bearer.';
  */
 const ALWAYS_OPEN = [
   // probes
-  /^\/api\/health(\/|$)/, /^\/api\/(live|ready)$/, /^\/api\/gemini\/health$/,
+  /^\/api\/health(\/|$)/,
+  /^\/api\/(live|ready)$/,
+  /^\/api\/gemini\/health$/,
   // docs
   /^\/api\/docs(\/|$)/,
   // pages and their assets
-  /^\/$/, /^\/ideas\//, /^\/assets\//, /^\/status(\/status\.(js|css))?$/,
+  /^\/$/,
+  /^\/ideas\//,
+  /^\/assets\//,
+  /^\/status(\/status\.(js|css))?$/,
 ];
 const METRICS = [/^\/metrics$/, /^\/api\/metrics(\/|$)/];
 
@@ -28,7 +33,11 @@ const METRICS = [/^\/metrics$/, /^\/api\/metrics(\/|$)/];
 const VERSION_PREFIX = /^\/api\/v\d+(?=\/|$)/;
 
 /** Whether a route needs the API key: everything does unless it is listed open, so a new route is protected by default. */
-export function requiresApiKey(path: string, method: RouteOptions['method'], config: Pick<Config, 'API_KEY' | 'METRICS_REQUIRE_API_KEY'>): boolean {
+export function requiresApiKey(
+  path: string,
+  method: RouteOptions['method'],
+  config: Pick<Config, 'API_KEY' | 'METRICS_REQUIRE_API_KEY'>,
+): boolean {
   if (!config.API_KEY) return false;
   const url = path.replace(VERSION_PREFIX, '/api');
   // CORS preflights never carry credentials.
@@ -66,15 +75,27 @@ export default fp(
     const matches = (token: string) => timingSafeEqual(digest(token), expected);
 
     const checkApiKey = async (request: FastifyRequest, reply: FastifyReply) => {
-      const token = bearerToken(request.headers.authorization) ?? subprotocolToken(request.headers['sec-websocket-protocol']);
+      const token =
+        bearerToken(request.headers.authorization) ?? subprotocolToken(request.headers['sec-websocket-protocol']);
       if (token !== undefined && matches(token)) return;
-      void reply.header('www-authenticate', token === undefined ? 'Bearer realm="idea2spec"' : 'Bearer realm="idea2spec", error="invalid_token"');
-      throw new Errors.Unauthorized(token === undefined ? 'This route needs the API key: send Authorization: Bearer <API_KEY>' : 'The API key is not valid');
+      void reply.header(
+        'www-authenticate',
+        token === undefined ? 'Bearer realm="idea2spec"' : 'Bearer realm="idea2spec", error="invalid_token"',
+      );
+      throw new Errors.Unauthorized(
+        token === undefined
+          ? 'This route needs the API key: send Authorization: Bearer <API_KEY>'
+          : 'The API key is not valid',
+      );
     };
 
     app.addHook('onRoute', (route) => {
       if (!requiresApiKey(route.url, route.method, config)) return;
-      route.schema = { ...route.schema, security: [{ bearerAuth: [] }], response: { ...(route.schema?.response as object | undefined), 401: ErrorResponse } };
+      route.schema = {
+        ...route.schema,
+        security: [{ bearerAuth: [] }],
+        response: { ...(route.schema?.response as object | undefined), 401: ErrorResponse },
+      };
       // Appended, so the rate limit (added by the security plugin's onRoute) counts failed guesses first.
       route.onRequest = [...[route.onRequest ?? []].flat(), checkApiKey];
     });
@@ -92,6 +113,9 @@ function bearerToken(header: string | undefined): string | undefined {
 }
 
 function subprotocolToken(header: string | undefined): string | undefined {
-  const offered = header?.split(',').map((p) => p.trim()).find((p) => p.startsWith(WS_TOKEN_PREFIX));
+  const offered = header
+    ?.split(',')
+    .map((p) => p.trim())
+    .find((p) => p.startsWith(WS_TOKEN_PREFIX));
   return offered?.slice(WS_TOKEN_PREFIX.length) || undefined;
 }

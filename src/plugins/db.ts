@@ -36,7 +36,9 @@ export default fp(
     const { client, db, leases } = await openDatabase(TURSO_DATABASE_URL, TURSO_AUTH_TOKEN);
     app.decorate('db', db);
     app.decorate('dbClient', client);
-    const bigrams = createBigramIndexer(client, { onError: (err) => app.log.warn({ err }, 'search index update failed; retrying') });
+    const bigrams = createBigramIndexer(client, {
+      onError: (err) => app.log.warn({ err }, 'search index update failed; retrying'),
+    });
     // Rows left unindexed by a crash, an upgrade or the seed script.
     await bigrams.catchUp();
     app.decorate('ideas', createIdeaRepository(db, bigrams));
@@ -57,7 +59,12 @@ export default fp(
         local: isLocalUrl(TURSO_DATABASE_URL),
         intervalMs: app.config.DB_MAINTENANCE_INTERVAL_MS,
       })
-        .then((result) => app.log.debug(result ?? { skipped: 'another instance holds the maintenance lease' }, 'database maintenance done'))
+        .then((result) =>
+          app.log.debug(
+            result ?? { skipped: 'another instance holds the maintenance lease' },
+            'database maintenance done',
+          ),
+        )
         .catch((err: unknown) => app.log.warn({ err }, 'database maintenance failed'))
         .finally(() => {
           running = undefined;

@@ -7,7 +7,13 @@ import type { Config } from '../config.js';
 import { packageVersion } from '../paths.js';
 import { asyncApiDocument, ASYNCAPI_PATH } from '../docs/asyncapi.js';
 import { withExamples } from '../docs/openapi-examples.js';
-import { eventStreamContent, jobEndedWebhook, websocketPathItem, websocketProtocolDoc, websocketSchemas } from '../docs/websocket-protocol.js';
+import {
+  eventStreamContent,
+  jobEndedWebhook,
+  websocketPathItem,
+  websocketProtocolDoc,
+  websocketSchemas,
+} from '../docs/websocket-protocol.js';
 import { ALIAS_SUFFIX, API_VERSION, VERSIONED_API } from './api-version.js';
 import { requiresApiKey } from './auth.js';
 
@@ -30,16 +36,23 @@ export default fp(
       transformObject: (documentObject) => {
         const openapi = (documentObject as { openapiObject: OpenAPIV3_1.Document }).openapiObject;
         const paths = (openapi.paths ??= {});
-        for (const [path, suffix] of [[`${VERSIONED_API}/ws`, ''], ['/api/ws', ALIAS_SUFFIX]] as const) {
+        for (const [path, suffix] of [
+          [`${VERSIONED_API}/ws`, ''],
+          ['/api/ws', ALIAS_SUFFIX],
+        ] as const) {
           const item = suffix ? aliasOf(websocketPathItem, `${VERSIONED_API}/ws`) : websocketPathItem;
           paths[path] = requiresApiKey(path, 'GET', config) ? withBearerAuth(item) : item;
         }
         for (const [path, item] of Object.entries(paths)) {
           // The event stream's body is a sequence of JobEvents, which Fastify's serializer never sees.
           const get = item?.get as { responses: Record<string, unknown> } | undefined;
-          if (path.endsWith('/job/{jobId}/events') && get) get.responses = { ...get.responses, '200': eventStreamContent };
+          if (path.endsWith('/job/{jobId}/events') && get)
+            get.responses = { ...get.responses, '200': eventStreamContent };
         }
-        openapi.components = { ...openapi.components, schemas: { ...openapi.components?.schemas, ...websocketSchemas } };
+        openapi.components = {
+          ...openapi.components,
+          schemas: { ...openapi.components?.schemas, ...websocketSchemas },
+        };
         // Nothing to refer to it when the service has no API key.
         if (!config.API_KEY) delete openapi.components.securitySchemes;
         openapi.webhooks = { jobEnded: jobEndedWebhook };
@@ -68,7 +81,13 @@ export default fp(
           { name: 'websocket', description: 'Live job updates (see the protocol in the description above)' },
         ],
         components: {
-          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_KEY, when the service is configured with one' } },
+          securitySchemes: {
+            bearerAuth: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'API_KEY, when the service is configured with one',
+            },
+          },
         },
       },
     });
@@ -79,21 +98,47 @@ export default fp(
       uiConfig: { deepLinking: true, validatorUrl: null },
       transformSpecification: (document, request) => {
         const origin = publicOrigin(request, config);
-        return { ...document, servers: [{ url: origin }], externalDocs: { description: 'The WebSocket protocol as an AsyncAPI 3 document', url: `${origin}${ASYNCAPI_PATH}` } };
+        return {
+          ...document,
+          servers: [{ url: origin }],
+          externalDocs: {
+            description: 'The WebSocket protocol as an AsyncAPI 3 document',
+            url: `${origin}${ASYNCAPI_PATH}`,
+          },
+        };
       },
     });
 
-    app.get(ASYNCAPI_PATH, { schema: { hide: true } }, async (request) => asyncApiDocument(publicOrigin(request, config), requiresApiKey(`${VERSIONED_API}/ws`, 'GET', config)));
+    app.get(ASYNCAPI_PATH, { schema: { hide: true } }, async (request) =>
+      asyncApiDocument(publicOrigin(request, config), requiresApiKey(`${VERSIONED_API}/ws`, 'GET', config)),
+    );
   },
   { name: 'docs', dependencies: ['config'] },
 );
 
 function withBearerAuth(item: OpenAPIV3_1.PathItemObject): OpenAPIV3_1.PathItemObject {
   const get = item.get!;
-  return { ...item, get: { ...get, security: [{ bearerAuth: [] }], responses: { ...get.responses, '401': { description: 'API key missing or wrong (Authorization: Bearer, or the bearer.<key> subprotocol)' } } } };
+  return {
+    ...item,
+    get: {
+      ...get,
+      security: [{ bearerAuth: [] }],
+      responses: {
+        ...get.responses,
+        '401': { description: 'API key missing or wrong (Authorization: Bearer, or the bearer.<key> subprotocol)' },
+      },
+    },
+  };
 }
 
 function aliasOf(item: OpenAPIV3_1.PathItemObject, versioned: string): OpenAPIV3_1.PathItemObject {
   const get = item.get!;
-  return { ...item, get: { ...get, operationId: `${get.operationId}${ALIAS_SUFFIX}`, description: `Alias of \`${versioned}\`, the current version (${API_VERSION}). ${get.description ?? ''}` } };
+  return {
+    ...item,
+    get: {
+      ...get,
+      operationId: `${get.operationId}${ALIAS_SUFFIX}`,
+      description: `Alias of \`${versioned}\`, the current version (${API_VERSION}). ${get.description ?? ''}`,
+    },
+  };
 }

@@ -5,7 +5,8 @@ import { Errors } from '../errors.js';
 import type { ErrorResponse } from '../schemas/common.js';
 
 /** SQLite / libSQL conditions that mean "the database cannot serve right now", not "the request is wrong". */
-const DATABASE_UNAVAILABLE = /SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|CORRUPT|NOTADB)|database is locked|disk is full|readonly database|ECONNREFUSED/i;
+const DATABASE_UNAVAILABLE =
+  /SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|CORRUPT|NOTADB)|database is locked|disk is full|readonly database|ECONNREFUSED/i;
 
 /**
  * One error shape for every route: {statusCode, code, error, message, requestId}
@@ -29,7 +30,8 @@ export default fp(
     app.setErrorHandler((err: FastifyError & { headers?: Record<string, string> }, request, reply) => {
       const body = toErrorBody(err, request.id);
       if (body.statusCode >= 500) request.log.error({ err, statusCode: body.statusCode }, 'request failed');
-      else request.log.info({ code: body.code, statusCode: body.statusCode, message: body.message }, 'request rejected');
+      else
+        request.log.info({ code: body.code, statusCode: body.statusCode, message: body.message }, 'request rejected');
       if (err.headers) void reply.headers(err.headers);
       void reply.status(body.statusCode).send(body);
     });
@@ -52,7 +54,10 @@ export default fp(
  * invalid percent-encoding, an over-long parameter) get the same shape and request id.
  */
 export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  void reply.status(err.statusCode ?? 400).header('x-request-id', request.id).send(toErrorBody(err, request.id));
+  void reply
+    .status(err.statusCode ?? 400)
+    .header('x-request-id', request.id)
+    .send(toErrorBody(err, request.id));
 }
 
 /** Drizzle wraps the driver's error ("Failed query: …") and keeps the SQLite code in `cause`, so the whole chain is read. */
@@ -84,7 +89,12 @@ function validationDetails(validation: ValidationIssue[], context: string): Arra
   const allowed = new Map<string, unknown[]>();
   const other = new Set<string>();
   for (const v of validation) {
-    const values = v.keyword === 'const' ? [v.params.allowedValue] : v.keyword === 'enum' ? (v.params.allowedValues as unknown[]) : undefined;
+    const values =
+      v.keyword === 'const'
+        ? [v.params.allowedValue]
+        : v.keyword === 'enum'
+          ? (v.params.allowedValues as unknown[])
+          : undefined;
     if (values) allowed.set(pathOf(v), [...(allowed.get(pathOf(v)) ?? []), ...values]);
     else if (v.keyword !== 'anyOf') other.add(pathOf(v));
   }
@@ -117,16 +127,26 @@ export function toErrorBody(err: FastifyError, requestId: string): ErrorResponse
     };
   }
   if (!err.statusCode && isDatabaseUnavailable(err)) {
-    return { statusCode: 503, code: 'DATABASE_UNAVAILABLE', error: STATUS_CODES[503]!, message: 'The database is temporarily unavailable; try again shortly', requestId };
+    return {
+      statusCode: 503,
+      code: 'DATABASE_UNAVAILABLE',
+      error: STATUS_CODES[503]!,
+      message: 'The database is temporarily unavailable; try again shortly',
+      requestId,
+    };
   }
   const statusCode = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
   // Errors raised on purpose (a code and a status) say what happened; anything else at 5xx is an internal detail.
-  const deliberate = statusCode < 500 || (typeof err.code === 'string' && err.statusCode !== undefined && !err.code.startsWith('FST_ERR_'));
+  const deliberate =
+    statusCode < 500 ||
+    (typeof err.code === 'string' && err.statusCode !== undefined && !err.code.startsWith('FST_ERR_'));
   return {
     statusCode,
     code: deliberate && typeof err.code === 'string' ? err.code : statusCode >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST',
     error: STATUS_CODES[statusCode] ?? 'Error',
-    message: deliberate ? err.message : 'Something went wrong on our side; the error has been logged with this requestId',
+    message: deliberate
+      ? err.message
+      : 'Something went wrong on our side; the error has been logged with this requestId',
     requestId,
   };
 }

@@ -24,7 +24,8 @@ export default fp<GeminiPluginOptions>(
       cooldownMs: app.config.CIRCUIT_COOLDOWN_MS,
       onChange: (to, from) => {
         const line = { circuit: to, from };
-        if (to.state === 'open') app.log.warn(line, 'generator circuit opened: attempts fail fast until the cool-down ends');
+        if (to.state === 'open')
+          app.log.warn(line, 'generator circuit opened: attempts fail fast until the cool-down ends');
         else app.log.info(line, `generator circuit ${to.state}`);
       },
     });

@@ -59,7 +59,8 @@ export default fp(
         const route = request.routeOptions.url ?? UNMATCHED;
         const durationMs = reply.elapsedTime;
         writer.push({ route, method: request.method, statusCode: reply.statusCode, durationMs, createdAt: Date.now() });
-        if (!HISTOGRAM_EXCLUDED_ROUTES.has(route)) prometheus.observeRequest(request.method, route, reply.statusCode, durationMs / 1000);
+        if (!HISTOGRAM_EXCLUDED_ROUTES.has(route))
+          prometheus.observeRequest(request.method, route, reply.statusCode, durationMs / 1000);
         done();
       });
     }

@@ -61,7 +61,14 @@ export default fp(
       methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       // last-event-id: the SDK resumes an event stream with it (fetch, since EventSource cannot send the key).
       allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'x-request-id', 'last-event-id'],
-      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'location'],
+      exposedHeaders: [
+        'x-request-id',
+        'retry-after',
+        'x-ratelimit-limit',
+        'x-ratelimit-remaining',
+        'x-ratelimit-reset',
+        'location',
+      ],
       maxAge: 600,
     });
 
@@ -69,9 +76,12 @@ export default fp(
     // limits are skipped rather than every request waiting on it (health says DEGRADED meanwhile).
     const redis = config.REDIS_URL ? createFailFastRedis(config.REDIS_URL, 'idea2spec-rate-limit') : undefined;
     if (redis) {
-      redis.on('error', (err: Error) => app.log.debug({ err: err.message }, 'rate-limit Redis unavailable: limits skipped'));
+      redis.on('error', (err: Error) =>
+        app.log.debug({ err: err.message }, 'rate-limit Redis unavailable: limits skipped'),
+      );
       app.addHook('onClose', () => closeRedis(redis));
-      if (!(await waitUntilReady(redis, 2000))) app.log.warn('Redis is not reachable yet: rate limits are skipped until it is');
+      if (!(await waitUntilReady(redis, 2000)))
+        app.log.warn('Redis is not reachable yet: rate limits are skipped until it is');
     }
     await app.register(rateLimit, {
       global: true,

@@ -38,7 +38,10 @@ export default fp<WebAppOptions>(
     const assets = new Map<string, WebAsset>();
     if (page) {
       for (const name of await readdir(join(root, 'assets'))) {
-        assets.set(name, { body: await readFile(join(root, 'assets', name)), type: TYPES[extname(name)] ?? 'application/octet-stream' });
+        assets.set(name, {
+          body: await readFile(join(root, 'assets', name)),
+          type: TYPES[extname(name)] ?? 'application/octet-stream',
+        });
       }
     } else {
       app.log.warn({ root }, 'the web app is not built (npm run build): / answers 503 until it is');

@@ -40,7 +40,8 @@ export default fp(
         verifyClient: (info, next) => {
           const origin = info.origin || info.req.headers.origin;
           if (origin && !origins.has(origin)) return next(false, 403, 'Origin not allowed');
-          if (app.websocketServer.clients.size >= app.config.WS_MAX_CONNECTIONS) return next(false, 503, 'Too many WebSocket connections', { 'Retry-After': '5' });
+          if (app.websocketServer.clients.size >= app.config.WS_MAX_CONNECTIONS)
+            return next(false, 503, 'Too many WebSocket connections', { 'Retry-After': '5' });
           next(true);
         },
         // Only ever echo our own protocol name: the default would echo the first offered, which may be `bearer.<API_KEY>`.

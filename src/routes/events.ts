@@ -27,14 +27,25 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       sse: { kind: 'manual' },
       schema: {
         tags: ['generate'],
-        summary: 'The job\'s events as a Server-Sent Events stream (id: seq; replay with Last-Event-ID or afterSeq)',
+        summary: "The job's events as a Server-Sent Events stream (id: seq; replay with Last-Event-ID or afterSeq)",
         description:
           'Streams the same `job-update` envelopes as the WebSocket, as `text/event-stream`: `id: <seq>`, `event: job-update`, `data: <JobEvent>`. ' +
-          'Without Last-Event-ID or afterSeq the stream starts at the job\'s first retained event. Comment lines (`: heartbeat`) arrive every SSE_HEARTBEAT_MS. ' +
+          "Without Last-Event-ID or afterSeq the stream starts at the job's first retained event. Comment lines (`: heartbeat`) arrive every SSE_HEARTBEAT_MS. " +
           'The stream ends after the terminal event (completed, failed or cancelled). Example: `curl -N -H "Authorization: Bearer $API_KEY" $URL/api/v1/job/$JOB/events`.',
         params: JobIdParams,
-        querystring: Type.Object({ afterSeq: Type.Optional(Type.Integer({ minimum: 0, description: 'Send only events with seq > afterSeq (the Last-Event-ID header, when present, wins)' })) }),
-        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ description: 'The id (seq) of the last event received, sent by a reconnecting EventSource' })) }),
+        querystring: Type.Object({
+          afterSeq: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              description: 'Send only events with seq > afterSeq (the Last-Event-ID header, when present, wins)',
+            }),
+          ),
+        }),
+        headers: Type.Object({
+          'last-event-id': Type.Optional(
+            Type.String({ description: 'The id (seq) of the last event received, sent by a reconnecting EventSource' }),
+          ),
+        }),
         response: { 200: Type.String(), 400: ErrorResponse, 404: ErrorResponse },
       },
     },

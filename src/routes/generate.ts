@@ -22,7 +22,14 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: GenerateBody,
         querystring: Type.Object({ wait: Type.Optional(Type.Boolean({ description: 'Block until the job ends' })) }),
         headers: Type.Object({
-          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'Repeat a request safely: the same key returns the same job' })),
+          'idempotency-key': Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 255,
+              pattern: '^[\\x21-\\x7E]+$',
+              description: 'Repeat a request safely: the same key returns the same job',
+            }),
+          ),
         }),
         response: {
           200: IdeaDetail,
@@ -40,16 +47,28 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const unstorable = unstorableReason(idea);
       if (unstorable) throw new Errors.InvalidIdea(`The idea cannot be stored exactly as sent: ${unstorable}`);
       const length = visibleLength(idea);
-      if (length < IDEA_MIN_CHARS) throw new Errors.InvalidIdea(`The idea is too short: ${length} characters a person can see, at least ${IDEA_MIN_CHARS} needed`);
-      if (length > IDEA_MAX_CHARS) throw new Errors.InvalidIdea(`The idea is too long: ${length} characters a person can see, at most ${IDEA_MAX_CHARS} allowed`);
+      if (length < IDEA_MIN_CHARS)
+        throw new Errors.InvalidIdea(
+          `The idea is too short: ${length} characters a person can see, at least ${IDEA_MIN_CHARS} needed`,
+        );
+      if (length > IDEA_MAX_CHARS)
+        throw new Errors.InvalidIdea(
+          `The idea is too long: ${length} characters a person can see, at most ${IDEA_MAX_CHARS} allowed`,
+        );
 
       if (webhookUrl !== undefined) await app.webhooks.checkTarget(webhookUrl);
 
       let submitted;
       try {
-        submitted = await app.jobs.submit({ idea, template, model, idempotencyKey: request.headers['idempotency-key'] });
+        submitted = await app.jobs.submit({
+          idea,
+          template,
+          model,
+          idempotencyKey: request.headers['idempotency-key'],
+        });
       } catch (err) {
-        if (err instanceof Errors.QueueFull || err instanceof Errors.ShuttingDown) void reply.header('retry-after', '5');
+        if (err instanceof Errors.QueueFull || err instanceof Errors.ShuttingDown)
+          void reply.header('retry-after', '5');
         if (err instanceof Errors.GeneratorUnavailable) {
           const nextProbeAt = app.circuit.state().nextProbeAt;
           const seconds = nextProbeAt ? Math.ceil((Date.parse(nextProbeAt) - Date.now()) / 1000) : 5;

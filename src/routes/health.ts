@@ -14,13 +14,17 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['health'],
         summary: 'Overall status with per-service detail (503 only when DOWN)',
-        description: 'OK, DEGRADED (works, but something is missing or slow: see `reasons`) or DOWN (no database, or migrations not applied). Served from checks a background sampler refreshes every HEALTH_SAMPLE_MS; a request never runs a check or starts a process.',
+        description:
+          'OK, DEGRADED (works, but something is missing or slow: see `reasons`) or DOWN (no database, or migrations not applied). Served from checks a background sampler refreshes every HEALTH_SAMPLE_MS; a request never runs a check or starts a process.',
         response: { 200: HealthReport, 503: HealthReport },
       },
     },
     async (_request, reply) => {
       const report = app.health.report();
-      return reply.code(report.status === 'DOWN' ? 503 : 200).header('cache-control', NO_STORE).send(report);
+      return reply
+        .code(report.status === 'DOWN' ? 503 : 200)
+        .header('cache-control', NO_STORE)
+        .send(report);
     },
   );
 
@@ -35,13 +39,17 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: the database answers, takes writes and has its migrations applied (503 otherwise, and from the moment shutdown begins)',
+        summary:
+          'Readiness: the database answers, takes writes and has its migrations applied (503 otherwise, and from the moment shutdown begins)',
         response: { 200: Readiness, 503: Readiness },
       },
     },
     async (_request, reply) => {
       const readiness = app.health.readiness();
-      return reply.code(readiness.ready ? 200 : 503).header('cache-control', NO_STORE).send(readiness);
+      return reply
+        .code(readiness.ready ? 200 : 503)
+        .header('cache-control', NO_STORE)
+        .send(readiness);
     },
   );
 
@@ -50,9 +58,15 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['health'],
-        summary: 'The Gemini CLI: version, configuration, circuit state, active generator (503 only when the CLI is the active generator and not ready)',
-        description: 'Cached and single-flight. `refresh=true` starts a new `gemini --version` check, at most one every few seconds; concurrent callers share it.',
-        querystring: Type.Object({ refresh: Type.Optional(Type.Boolean({ description: 'Run a new check (rate-limited) and answer with its result' })) }),
+        summary:
+          'The Gemini CLI: version, configuration, circuit state, active generator (503 only when the CLI is the active generator and not ready)',
+        description:
+          'Cached and single-flight. `refresh=true` starts a new `gemini --version` check, at most one every few seconds; concurrent callers share it.',
+        querystring: Type.Object({
+          refresh: Type.Optional(
+            Type.Boolean({ description: 'Run a new check (rate-limited) and answer with its result' }),
+          ),
+        }),
         response: { 200: GeminiHealth, 503: GeminiHealth },
       },
     },

@@ -26,17 +26,32 @@ const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { limit, status, asOf } = request.query;
       const search = request.query.search?.trim() ?? '';
-      const cursor: Cursor | undefined = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+      const cursor: Cursor | undefined =
+        request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
 
       if (search !== '') {
-        if (cursor?.kind === 'keyset') throw new Errors.InvalidCursor('this cursor belongs to a listing without search');
+        if (cursor?.kind === 'keyset')
+          throw new Errors.InvalidCursor('this cursor belongs to a listing without search');
         const offset = cursor?.offset ?? (request.query.page - 1) * limit;
         const result = await app.history.search({ text: search, status, limit, offset, asOf: cursor?.asOf ?? asOf });
         const hasNext = offset + result.rows.length < result.total;
         return {
           data: result.rows.map(toIdeaSummary),
-          pagination: pagination(Math.floor(offset / limit) + 1, limit, result.total, hasNext, offset > 0, result.asOf, hasNext ? encodeCursor({ kind: 'search', asOf: result.asOf, offset: offset + limit }) : null),
-          search: { query: search, ranked: result.ranked, window: app.config.SEARCH_RANK_WINDOW, capped: result.capped },
+          pagination: pagination(
+            Math.floor(offset / limit) + 1,
+            limit,
+            result.total,
+            hasNext,
+            offset > 0,
+            result.asOf,
+            hasNext ? encodeCursor({ kind: 'search', asOf: result.asOf, offset: offset + limit }) : null,
+          ),
+          search: {
+            query: search,
+            ranked: result.ranked,
+            window: app.config.SEARCH_RANK_WINDOW,
+            capped: result.capped,
+          },
         };
       }
 
@@ -44,7 +59,10 @@ const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (cursor) {
         const result = await app.history.after({ status, limit, createdAt: cursor.createdAt, id: cursor.id });
         const last = result.rows.at(-1);
-        const next = result.hasMore && last ? encodeCursor({ kind: 'keyset', createdAt: last.createdAt, id: last.id, page: cursor.page + 1 }) : null;
+        const next =
+          result.hasMore && last
+            ? encodeCursor({ kind: 'keyset', createdAt: last.createdAt, id: last.id, page: cursor.page + 1 })
+            : null;
         return {
           data: result.rows.map(toIdeaSummary),
           pagination: pagination(cursor.page, limit, result.total, result.hasMore, cursor.page > 1, null, next),
@@ -59,7 +77,17 @@ const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const last = result.rows.at(-1);
       return {
         data: result.rows.map(toIdeaSummary),
-        pagination: pagination(page, limit, result.total, hasNext, page > 1, result.asOf, hasNext && last ? encodeCursor({ kind: 'keyset', createdAt: last.createdAt, id: last.id, page: page + 1 }) : null),
+        pagination: pagination(
+          page,
+          limit,
+          result.total,
+          hasNext,
+          page > 1,
+          result.asOf,
+          hasNext && last
+            ? encodeCursor({ kind: 'keyset', createdAt: last.createdAt, id: last.id, page: page + 1 })
+            : null,
+        ),
         search: null,
       };
     },
@@ -101,7 +129,15 @@ const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 };
 
-function pagination(page: number, limit: number, total: number, hasNext: boolean, hasPrev: boolean, asOf: number | null, nextCursor: string | null) {
+function pagination(
+  page: number,
+  limit: number,
+  total: number,
+  hasNext: boolean,
+  hasPrev: boolean,
+  asOf: number | null,
+  nextCursor: string | null,
+) {
   return { page, limit, total, totalPages: Math.ceil(total / limit), hasNext, hasPrev, nextCursor, asOf };
 }
 

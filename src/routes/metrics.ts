@@ -23,7 +23,8 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['health'],
-        summary: 'The dashboard\'s charts: request rate, latency percentiles, job throughput, queue depth and memory in 30 buckets',
+        summary:
+          "The dashboard's charts: request rate, latency percentiles, job throughput, queue depth and memory in 30 buckets",
         querystring: WindowQuery,
         response: { 200: MetricsTimeseries, 400: ErrorResponse },
       },

@@ -11,7 +11,9 @@ const ASSETS = join(projectRoot, 'public', 'status');
  * nothing from another origin and no inline script or style.
  */
 const statusPageRoutes: FastifyPluginAsync = async (app) => {
-  const [html, script, style] = await Promise.all(['index.html', 'status.js', 'status.css'].map((f) => readFile(join(ASSETS, f))));
+  const [html, script, style] = await Promise.all(
+    ['index.html', 'status.js', 'status.css'].map((f) => readFile(join(ASSETS, f))),
+  );
   const serve = (body: Buffer, type: string) => async (_request: unknown, reply: FastifyReply) =>
     reply.type(type).header('cache-control', 'no-cache').send(body);
 

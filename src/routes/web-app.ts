@@ -14,13 +14,21 @@ const webAppRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const page = async (_request: unknown, reply: FastifyReply) => {
     const body = app.webApp.page;
     void reply.header('cache-control', 'no-store');
-    if (!body) return reply.code(503).type('text/plain; charset=utf-8').send('The web app is not built: run `npm run build`, then restart the service.');
+    if (!body)
+      return reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send('The web app is not built: run `npm run build`, then restart the service.');
     return reply.type('text/html; charset=utf-8').send(body);
   };
   const pageSchema = { hide: true, response: { 200: Type.String(), 503: Type.String() } };
 
   app.get('/', { schema: pageSchema }, page);
-  app.get('/ideas/:id', { schema: { ...pageSchema, params: Type.Object({ id: Type.String({ maxLength: 32 }) }) } }, page);
+  app.get(
+    '/ideas/:id',
+    { schema: { ...pageSchema, params: Type.Object({ id: Type.String({ maxLength: 32 }) }) } },
+    page,
+  );
 
   app.get(
     '/assets/:name',

@@ -10,11 +10,18 @@ export const GEMINI_STATUSES = ['ready', 'not_configured', 'unavailable', 'error
 export const GeminiHealth = Type.Object(
   {
     service: Type.Literal('Gemini CLI'),
-    status: Type.Union(GEMINI_STATUSES.map((s) => Type.Literal(s)), {
-      description: 'ready; not_configured (no credentials, and GENERATOR is not gemini); unavailable (the CLI cannot be started, or its circuit is open); error (it ran but --version failed); unknown (no check has finished yet)',
-    }),
+    status: Type.Union(
+      GEMINI_STATUSES.map((s) => Type.Literal(s)),
+      {
+        description:
+          'ready; not_configured (no credentials, and GENERATOR is not gemini); unavailable (the CLI cannot be started, or its circuit is open); error (it ran but --version failed); unknown (no check has finished yet)',
+      },
+    ),
     available: Type.Boolean({ description: 'The last --version check succeeded and the circuit is not open' }),
-    configured: Type.Boolean({ description: 'Gemini credentials are set (GEMINI_API_KEY, GOOGLE_API_KEY, Vertex) or GENERATOR=gemini was chosen explicitly' }),
+    configured: Type.Boolean({
+      description:
+        'Gemini credentials are set (GEMINI_API_KEY, GOOGLE_API_KEY, Vertex) or GENERATOR=gemini was chosen explicitly',
+    }),
     version: Nullable(Type.String({ description: 'From `gemini --version`' })),
     latencyMs: Nullable(Type.Number({ description: 'How long the last check took' })),
     checkedAt: Nullable(IsoDate),
@@ -23,7 +30,9 @@ export const GeminiHealth = Type.Object(
       state: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half-open')]),
       failures: Type.Integer({ description: 'Consecutive retryable failures counted' }),
       threshold: Type.Integer({ description: 'Failures that open the circuit (CIRCUIT_FAILURE_THRESHOLD)' }),
-      cooldownMs: Type.Integer({ description: 'How long the circuit stays open before one probe (CIRCUIT_COOLDOWN_MS)' }),
+      cooldownMs: Type.Integer({
+        description: 'How long the circuit stays open before one probe (CIRCUIT_COOLDOWN_MS)',
+      }),
       openedAt: Type.Optional(Type.String({ format: 'date-time' })),
       nextProbeAt: Type.Optional(Type.String({ format: 'date-time' })),
     }),
@@ -39,10 +48,17 @@ const ServiceBase = {
 };
 
 export const ServicesHealth = Type.Object({
-  database: Type.Object({ ...ServiceBase, latencyMs: Nullable(Type.Number()), migrationsApplied: Type.Boolean(), error: Type.Optional(Type.String()) }),
+  database: Type.Object({
+    ...ServiceBase,
+    latencyMs: Nullable(Type.Number()),
+    migrationsApplied: Type.Boolean(),
+    error: Type.Optional(Type.String()),
+  }),
   gemini: Type.Object({
     ...ServiceBase,
-    active: Type.Boolean({ description: 'Jobs run on the Gemini CLI; when false its state does not affect the overall status' }),
+    active: Type.Boolean({
+      description: 'Jobs run on the Gemini CLI; when false its state does not affect the overall status',
+    }),
     cli: Type.Union(GEMINI_STATUSES.map((s) => Type.Literal(s))),
     version: Nullable(Type.String()),
     latencyMs: Nullable(Type.Number()),
@@ -57,12 +73,19 @@ export const ServicesHealth = Type.Object({
     completedLastHour: Type.Integer(),
     failedLastHour: Type.Integer(),
   }),
-  redis: Type.Optional(Type.Object({ ...ServiceBase, latencyMs: Nullable(Type.Number()), error: Type.Optional(Type.String()) })),
+  redis: Type.Optional(
+    Type.Object({ ...ServiceBase, latencyMs: Nullable(Type.Number()), error: Type.Optional(Type.String()) }),
+  ),
 });
 export type ServicesHealth = Static<typeof ServicesHealth>;
 
 export const SystemHealth = Type.Object({
-  memory: Type.Object({ rssBytes: Type.Integer(), heapUsedBytes: Type.Integer(), heapTotalBytes: Type.Integer(), externalBytes: Type.Integer() }),
+  memory: Type.Object({
+    rssBytes: Type.Integer(),
+    heapUsedBytes: Type.Integer(),
+    heapTotalBytes: Type.Integer(),
+    externalBytes: Type.Integer(),
+  }),
   loadAverage: Type.Array(Type.Number(), { minItems: 3, maxItems: 3, description: '1, 5 and 15 minutes' }),
   cpus: Type.Integer(),
   eventLoopDelay: Type.Object(
@@ -83,7 +106,11 @@ export const HealthReport = Type.Object(
     services: ServicesHealth,
     system: SystemHealth,
   },
-  { title: 'HealthReport', description: 'Served from checks a background sampler refreshes every HEALTH_SAMPLE_MS; a request never runs a check itself.' },
+  {
+    title: 'HealthReport',
+    description:
+      'Served from checks a background sampler refreshes every HEALTH_SAMPLE_MS; a request never runs a check itself.',
+  },
 );
 export type HealthReport = Static<typeof HealthReport>;
 

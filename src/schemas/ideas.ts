@@ -6,9 +6,13 @@ import { JobError, JobStatus } from './jobs.js';
 export const WebhookDelivery = Type.Object(
   {
     url: Type.String(),
-    status: Type.Union([Type.Literal('waiting'), Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')], {
-      description: 'waiting: the job has not ended; pending: being delivered or retried; delivered: a 2xx answer; failed: gave up (refused address, or WEBHOOK_MAX_ATTEMPTS reached)',
-    }),
+    status: Type.Union(
+      [Type.Literal('waiting'), Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')],
+      {
+        description:
+          'waiting: the job has not ended; pending: being delivered or retried; delivered: a 2xx answer; failed: gave up (refused address, or WEBHOOK_MAX_ATTEMPTS reached)',
+      },
+    ),
     attempts: Type.Integer({ minimum: 0 }),
     lastStatusCode: Type.Optional(Type.Integer()),
     lastError: Type.Optional(Type.String()),
@@ -43,4 +47,6 @@ export const IdeaDetail = Type.Object(
 export type IdeaDetail = Static<typeof IdeaDetail>;
 
 /** Ids are positive integers written in plain decimal without leading zeros; anything else is a 400, never a 500. */
-export const IdeaIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,19}$', description: 'Idea id (positive integer)' }) });
+export const IdeaIdParams = Type.Object({
+  id: Type.String({ pattern: '^[1-9][0-9]{0,19}$', description: 'Idea id (positive integer)' }),
+});

@@ -6,10 +6,16 @@ import { IsoDate } from './common.js';
 export const JobStatus = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
 export type JobStatus = Static<typeof JobStatus>;
 
-export const TemplateName = Type.Union(TEMPLATE_NAMES.map((n) => Type.Literal(n)), { description: 'Which specification template to follow', default: 'standard' });
+export const TemplateName = Type.Union(
+  TEMPLATE_NAMES.map((n) => Type.Literal(n)),
+  { description: 'Which specification template to follow', default: 'standard' },
+);
 
 /** Model names go into the CLI's argv, so they are held to a strict shape: never a flag. */
-export const ModelName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Gemini model, e.g. gemini-2.5-flash' });
+export const ModelName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+  description: 'Gemini model, e.g. gemini-2.5-flash',
+});
 
 export const JobError = Type.Object({
   code: Type.String(),
@@ -34,7 +40,12 @@ export const JobEvent = Type.Object(
     message: Type.String(),
     attempt: Type.Integer({ minimum: 0 }),
     progress: JobProgress,
-    delta: Type.Optional(Type.String({ description: 'Text appended since the previous event. When attempt increases, the text starts again from empty.' })),
+    delta: Type.Optional(
+      Type.String({
+        description:
+          'Text appended since the previous event. When attempt increases, the text starts again from empty.',
+      }),
+    ),
     error: Type.Optional(JobError),
     result: Type.Optional(Type.Object({ outputLength: Type.Integer(), processingTimeMs: Type.Integer() })),
   },
@@ -69,12 +80,17 @@ export const WebhookUrl = Type.String({
   minLength: 1,
   maxLength: 2048,
   format: 'uri',
-  description: 'Told when the job ends: the final job-update event is POSTed here, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). https only (http when WEBHOOK_ALLOW_HTTP); private, loopback and link-local addresses are refused unless the host is in WEBHOOK_ALLOWED_HOSTS.',
+  description:
+    'Told when the job ends: the final job-update event is POSTed here, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). https only (http when WEBHOOK_ALLOW_HTTP); private, loopback and link-local addresses are refused unless the host is in WEBHOOK_ALLOWED_HOSTS.',
 });
 
 export const GenerateBody = Type.Object(
   {
-    idea: Type.String({ minLength: 1, maxLength: 20000, description: `The product idea: ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters a person can see (grapheme clusters, after trimming), any language and script. Stored exactly as sent; a NUL or an unpaired surrogate cannot be, and is a 400.` }),
+    idea: Type.String({
+      minLength: 1,
+      maxLength: 20000,
+      description: `The product idea: ${IDEA_MIN_CHARS}–${IDEA_MAX_CHARS} characters a person can see (grapheme clusters, after trimming), any language and script. Stored exactly as sent; a NUL or an unpaired surrogate cannot be, and is a 400.`,
+    }),
     template: Type.Optional(TemplateName),
     model: Type.Optional(ModelName),
     webhookUrl: Type.Optional(WebhookUrl),
@@ -88,7 +104,7 @@ export const GenerateAccepted = Type.Object({
   id: Type.Integer(),
   status: JobStatus,
   statusUrl: Type.String({ description: 'Poll this for the job snapshot' }),
-  eventsUrl: Type.String({ description: 'The job\'s Server-Sent Events stream' }),
+  eventsUrl: Type.String({ description: "The job's Server-Sent Events stream" }),
   websocketUrl: Type.String(),
 });
 export type GenerateAccepted = Static<typeof GenerateAccepted>;
@@ -96,4 +112,6 @@ export type GenerateAccepted = Static<typeof GenerateAccepted>;
 /** UUIDs are case-insensitive; ours are stored in lower case, so every lookup goes through this. */
 export const canonicalJobId = (jobId: string): string => jobId.toLowerCase();
 
-export const JobIdParams = Type.Object({ jobId: Type.String({ format: 'uuid', description: 'The job id returned by POST /api/generate' }) });
+export const JobIdParams = Type.Object({
+  jobId: Type.String({ format: 'uuid', description: 'The job id returned by POST /api/generate' }),
+});

@@ -4,7 +4,11 @@ import { IsoDate, Nullable } from './common.js';
 import { JobStatus } from './jobs.js';
 
 export const WindowQuery = Type.Object({
-  window: Type.String({ pattern: WINDOW_PATTERN, default: '15m', description: 'How far back: 30s, 15m, 6h, 7d… (at most 30d)' }),
+  window: Type.String({
+    pattern: WINDOW_PATTERN,
+    default: '15m',
+    description: 'How far back: 30s, 15m, 6h, 7d… (at most 30d)',
+  }),
 });
 
 const LatencyFields = {
@@ -21,7 +25,11 @@ const LatencyFields = {
 
 export const LatencySummary = Type.Object(LatencyFields);
 export type LatencySummary = Static<typeof LatencySummary>;
-export const RouteSummary = Type.Object({ method: Type.String(), route: Type.String({ description: 'The route pattern, e.g. /api/job/:jobId/status; "unmatched" for 404s' }), ...LatencyFields });
+export const RouteSummary = Type.Object({
+  method: Type.String(),
+  route: Type.String({ description: 'The route pattern, e.g. /api/job/:jobId/status; "unmatched" for 404s' }),
+  ...LatencyFields,
+});
 export type RouteSummary = Static<typeof RouteSummary>;
 
 export const MetricsSummary = Type.Object(
@@ -59,7 +67,9 @@ export const MetricsTimeseries = Type.Object(
     bucketMs: Type.Integer(),
     from: IsoDate,
     to: IsoDate,
-    buckets: Type.Array(MetricsBucket, { description: 'Oldest first; every bucket is present, the last one is still filling' }),
+    buckets: Type.Array(MetricsBucket, {
+      description: 'Oldest first; every bucket is present, the last one is still filling',
+    }),
   },
   { title: 'MetricsTimeseries' },
 );

@@ -24,7 +24,15 @@ export const SubscribedMessage = Type.Object({
 export type SubscribedMessage = Static<typeof SubscribedMessage>;
 
 /** What a client may be told is wrong; the socket stays open after each. */
-export const WS_ERROR_CODES = ['INVALID_JSON', 'INVALID_MESSAGE', 'UNKNOWN_TYPE', 'JOB_NOT_FOUND', 'TOO_MANY_SUBSCRIPTIONS', 'RATE_LIMITED', 'INTERNAL_ERROR'] as const;
+export const WS_ERROR_CODES = [
+  'INVALID_JSON',
+  'INVALID_MESSAGE',
+  'UNKNOWN_TYPE',
+  'JOB_NOT_FOUND',
+  'TOO_MANY_SUBSCRIPTIONS',
+  'RATE_LIMITED',
+  'INTERNAL_ERROR',
+] as const;
 
 export const WsErrorMessage = Type.Object({
   type: Type.Literal('error'),

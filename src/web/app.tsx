@@ -10,7 +10,9 @@ import { Modal } from './modal.js';
 const STORED_KEY = 'idea2spec.apiKey';
 
 /** Keys that act only when the person is not typing. */
-const typing = (target: EventTarget | null) => target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+const typing = (target: EventTarget | null) =>
+  target instanceof HTMLElement &&
+  (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 
 export function App() {
   const [lang, setLang] = useState<Lang>(initialLang);
@@ -47,7 +49,14 @@ export function App() {
         document.querySelector<HTMLFormElement>('#idea-form')?.requestSubmit();
         return;
       }
-      if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey || document.querySelector('dialog[open]')) return;
+      if (
+        typing(event.target) ||
+        event.ctrlKey ||
+        event.metaKey ||
+        event.altKey ||
+        document.querySelector('dialog[open]')
+      )
+        return;
       const act: Record<string, () => void> = {
         '/': () => document.querySelector<HTMLInputElement>('#search')?.focus(),
         n: () => document.querySelector<HTMLTextAreaElement>('#idea')?.focus(),
@@ -92,7 +101,14 @@ export function App() {
           <a href="/status" id="status-link">
             {t.statusPage}
           </a>
-          <button type="button" id="lang" class="link" onClick={switchLang} aria-label={`${t.language}: ${t.otherLanguage}`} lang={lang === 'en' ? 'zh-Hans' : 'en'}>
+          <button
+            type="button"
+            id="lang"
+            class="link"
+            onClick={switchLang}
+            aria-label={`${t.language}: ${t.otherLanguage}`}
+            lang={lang === 'en' ? 'zh-Hans' : 'en'}
+          >
             {t.otherLanguage}
           </button>
           <button type="button" id="help" class="link" onClick={() => setHelp(true)} aria-keyshortcuts="?">

@@ -24,7 +24,10 @@ export function Composer() {
     setBusy(true);
     setError(undefined);
     try {
-      const accepted: GenerateAccepted = await app.client.submit(idea, { template, ...(model.trim() ? { model: model.trim() } : {}) });
+      const accepted: GenerateAccepted = await app.client.submit(idea, {
+        template,
+        ...(model.trim() ? { model: model.trim() } : {}),
+      });
       app.refreshHistory();
       app.navigate(`/ideas/${accepted.id}`);
     } catch (err) {
@@ -69,7 +72,14 @@ export function Composer() {
         </div>
         <div class="field">
           <label for="model">{t.model}</label>
-          <input id="model" value={model} onInput={(e) => setModel(e.currentTarget.value)} aria-describedby="model-hint" autocomplete="off" spellcheck={false} />
+          <input
+            id="model"
+            value={model}
+            onInput={(e) => setModel(e.currentTarget.value)}
+            aria-describedby="model-hint"
+            autocomplete="off"
+            spellcheck={false}
+          />
           <p id="model-hint" class="hint">
             {t.modelHint}
           </p>

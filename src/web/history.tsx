@@ -36,7 +36,12 @@ export function History() {
     setError(undefined);
     try {
       const page = await client.history(
-        { limit: PAGE_SIZE, ...(query ? { search: query } : {}), ...(status ? { status } : {}), ...(after ? { cursor: after } : {}) },
+        {
+          limit: PAGE_SIZE,
+          ...(query ? { search: query } : {}),
+          ...(status ? { status } : {}),
+          ...(after ? { cursor: after } : {}),
+        },
         { signal: abort.signal },
       );
       setItems((before) => (after ? [...before, ...page.data] : page.data));
@@ -71,11 +76,22 @@ export function History() {
       <div class="filters" role="search">
         <div class="field grow">
           <label for="search">{t.search}</label>
-          <input id="search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} aria-keyshortcuts="/" autocomplete="off" />
+          <input
+            id="search"
+            type="search"
+            value={search}
+            onInput={(e) => setSearch(e.currentTarget.value)}
+            aria-keyshortcuts="/"
+            autocomplete="off"
+          />
         </div>
         <div class="field">
           <label for="status-filter">{t.statusFilter}</label>
-          <select id="status-filter" value={status} onChange={(e) => setStatus(e.currentTarget.value as JobStatus | '')}>
+          <select
+            id="status-filter"
+            value={status}
+            onChange={(e) => setStatus(e.currentTarget.value as JobStatus | '')}
+          >
             <option value="">{t.allStatuses}</option>
             {JOB_STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -99,22 +115,38 @@ export function History() {
             <a class="open" href={`/ideas/${item.id}`} onClick={(e) => followLink(app, e, `/ideas/${item.id}`)}>
               {item.idea}
             </a>
-            {item.snippet ? <p class="snippet" dangerouslySetInnerHTML={{ __html: safeSnippet(item.snippet) }} /> : null}
+            {item.snippet ? (
+              <p class="snippet" dangerouslySetInnerHTML={{ __html: safeSnippet(item.snippet) }} />
+            ) : null}
             <p class="meta">
               <span class={`badge status-${item.status}`}>{t.status[item.status]}</span>
               {item.generator === 'offline' ? <span class="badge offline">{t.offline}</span> : null}
-              <time dateTime={item.createdAt} title={new Date(item.createdAt).toLocaleString(lang === 'zh' ? 'zh-Hans' : 'en')}>
+              <time
+                dateTime={item.createdAt}
+                title={new Date(item.createdAt).toLocaleString(lang === 'zh' ? 'zh-Hans' : 'en')}
+              >
                 {formatAge(lang, item.createdAt)}
               </time>
-              {item.processingTimeMs !== null && item.processingTimeMs !== undefined ? <span>{t.took(formatDuration(lang, item.processingTimeMs))}</span> : null}
+              {item.processingTimeMs !== null && item.processingTimeMs !== undefined ? (
+                <span>{t.took(formatDuration(lang, item.processingTimeMs))}</span>
+              ) : null}
             </p>
-            <button type="button" class="delete link" onClick={() => setDoomed(item)} aria-label={`${t.delete}: ${item.idea}`}>
+            <button
+              type="button"
+              class="delete link"
+              onClick={() => setDoomed(item)}
+              aria-label={`${t.delete}: ${item.idea}`}
+            >
               {t.delete}
             </button>
           </li>
         ))}
       </ul>
-      {!loading && items.length === 0 && !error ? <p class="hint" id="history-empty">{query || status ? t.noMatches : t.noIdeas}</p> : null}
+      {!loading && items.length === 0 && !error ? (
+        <p class="hint" id="history-empty">
+          {query || status ? t.noMatches : t.noIdeas}
+        </p>
+      ) : null}
       {cursor ? (
         <button type="button" id="load-more" onClick={() => load(cursor)} disabled={loading}>
           {t.loadMore}

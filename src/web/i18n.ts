@@ -19,15 +19,31 @@ const en = {
   ideaTooShort: 'At least 10 characters.',
   ideaTooLong: 'At most 5000 characters.',
   template: 'Template',
-  templates: { standard: 'Standard: the full specification', lean: 'Lean: the essentials', technical: 'Technical: architecture and interfaces' },
+  templates: {
+    standard: 'Standard: the full specification',
+    lean: 'Lean: the essentials',
+    technical: 'Technical: architecture and interfaces',
+  },
   model: 'Model (optional)',
   modelHint: 'Leave empty for the service default, e.g. gemini-2.5-flash.',
   submit: 'Write the specification',
   submitting: 'Sending…',
   // Job
-  status: { queued: 'Queued', started: 'Started', processing: 'Writing', completed: 'Completed', failed: 'Failed', cancelled: 'Cancelled' } satisfies Record<JobStatus, string>,
+  status: {
+    queued: 'Queued',
+    started: 'Started',
+    processing: 'Writing',
+    completed: 'Completed',
+    failed: 'Failed',
+    cancelled: 'Cancelled',
+  } satisfies Record<JobStatus, string>,
   attempt: (n: number) => `attempt ${n}`,
-  transport: { websocket: 'Live over WebSocket', sse: 'Live over Server-Sent Events', polling: 'Polling', reconnecting: 'Reconnecting (still following the job)' },
+  transport: {
+    websocket: 'Live over WebSocket',
+    sse: 'Live over Server-Sent Events',
+    polling: 'Polling',
+    reconnecting: 'Reconnecting (still following the job)',
+  },
   cancel: 'Cancel',
   cancelling: 'Cancelling…',
   cancelledNote: 'The job was cancelled; nothing more will be written.',
@@ -40,7 +56,8 @@ const en = {
   writeAgain: 'Write again',
   contents: 'Contents',
   offline: 'Offline draft',
-  offlineNote: 'Written by the built-in template drafter, not by a language model: it arranges your own words; review every section.',
+  offlineNote:
+    'Written by the built-in template drafter, not by a language model: it arranges your own words; review every section.',
   ideaHeading: 'Idea',
   specHeading: 'Specification',
   notFound: 'This idea does not exist (it may have been deleted).',
@@ -104,9 +121,21 @@ const zh: Strings = {
   modelHint: '留空则使用服务默认模型，例如 gemini-2.5-flash。',
   submit: '撰写规格说明',
   submitting: '正在提交…',
-  status: { queued: '排队中', started: '已开始', processing: '撰写中', completed: '已完成', failed: '失败', cancelled: '已取消' },
+  status: {
+    queued: '排队中',
+    started: '已开始',
+    processing: '撰写中',
+    completed: '已完成',
+    failed: '失败',
+    cancelled: '已取消',
+  },
   attempt: (n) => `第 ${n} 次尝试`,
-  transport: { websocket: '实时（WebSocket）', sse: '实时（Server-Sent Events）', polling: '轮询', reconnecting: '正在重新连接（仍在跟踪任务）' },
+  transport: {
+    websocket: '实时（WebSocket）',
+    sse: '实时（Server-Sent Events）',
+    polling: '轮询',
+    reconnecting: '正在重新连接（仍在跟踪任务）',
+  },
   cancel: '取消',
   cancelling: '正在取消…',
   cancelledNote: '任务已取消，不会再写入内容。',
@@ -164,26 +193,38 @@ export function advice(lang: Lang, code: string): string {
     case 'GENERATOR_NOT_FOUND':
     case 'GENERATOR_NOT_EXECUTABLE':
     case 'GENERATOR_SPAWN_FAILED':
-      return zhText ? '服务端的生成器未配置好（例如 Gemini CLI 未登录）。请联系运维人员，然后重新撰写。' : 'The generator is not set up on the server (e.g. the Gemini CLI is not signed in). Ask the operator, then write again.';
+      return zhText
+        ? '服务端的生成器未配置好（例如 Gemini CLI 未登录）。请联系运维人员，然后重新撰写。'
+        : 'The generator is not set up on the server (e.g. the Gemini CLI is not signed in). Ask the operator, then write again.';
     case 'GENERATOR_TIMEOUT':
     case 'GENERATOR_STALLED':
     case 'GEMINI_API_TIMEOUT':
     case 'GEMINI_TURN_LIMIT':
-      return zhText ? '生成耗时过长。请重新撰写，或改用精简模板、缩短构想。' : 'Generating took too long. Write again, perhaps with the lean template or a shorter idea.';
+      return zhText
+        ? '生成耗时过长。请重新撰写，或改用精简模板、缩短构想。'
+        : 'Generating took too long. Write again, perhaps with the lean template or a shorter idea.';
     case 'GEMINI_RATE_LIMITED':
     case 'GENERATOR_CIRCUIT_OPEN':
     case 'GENERATOR_UNAVAILABLE':
     case 'GEMINI_API_ERROR':
-      return zhText ? '生成器暂时繁忙或不可用。请稍等一两分钟再重新撰写。' : 'The generator is busy or unavailable for now. Wait a minute or two, then write again.';
+      return zhText
+        ? '生成器暂时繁忙或不可用。请稍等一两分钟再重新撰写。'
+        : 'The generator is busy or unavailable for now. Wait a minute or two, then write again.';
     case 'GEMINI_MODEL_NOT_FOUND':
-      return zhText ? '没有这个模型。请清空模型名称或换一个，然后重新撰写。' : 'That model does not exist. Clear the model field or pick another, then write again.';
+      return zhText
+        ? '没有这个模型。请清空模型名称或换一个，然后重新撰写。'
+        : 'That model does not exist. Clear the model field or pick another, then write again.';
     case 'GEMINI_BAD_INPUT':
     case 'GEMINI_API_REJECTED':
-      return zhText ? '生成器拒绝了这个构想。请换一种说法，然后重新撰写。' : 'The generator refused this idea. Rephrase it, then write again.';
+      return zhText
+        ? '生成器拒绝了这个构想。请换一种说法，然后重新撰写。'
+        : 'The generator refused this idea. Rephrase it, then write again.';
     case 'INTERRUPTED':
       return zhText ? '任务进行时服务重启了。请重新撰写。' : 'The service restarted during the job. Write again.';
     default:
-      return zhText ? '请重新撰写；如果一直失败，请查看服务状态页面。' : 'Write again; if it keeps failing, check the service status page.';
+      return zhText
+        ? '请重新撰写；如果一直失败，请查看服务状态页面。'
+        : 'Write again; if it keeps failing, check the service status page.';
   }
 }
 
@@ -207,7 +248,9 @@ export function storeLang(lang: Lang): void {
 export function formatDuration(lang: Lang, ms: number): string {
   if (ms < 1000) return lang === 'zh' ? `${Math.round(ms)} 毫秒` : `${Math.round(ms)} ms`;
   const seconds = ms / 1000;
-  const format = new Intl.NumberFormat(lang === 'zh' ? 'zh-Hans' : 'en', { maximumFractionDigits: seconds < 10 ? 1 : 0 });
+  const format = new Intl.NumberFormat(lang === 'zh' ? 'zh-Hans' : 'en', {
+    maximumFractionDigits: seconds < 10 ? 1 : 0,
+  });
   if (seconds < 60) return lang === 'zh' ? `${format.format(seconds)} 秒` : `${format.format(seconds)} s`;
   const minutes = Math.floor(seconds / 60);
   const rest = Math.round(seconds % 60);
@@ -218,7 +261,14 @@ export function formatDuration(lang: Lang, ms: number): string {
 export function formatAge(lang: Lang, iso: string, now = Date.now()): string {
   const rtf = new Intl.RelativeTimeFormat(lang === 'zh' ? 'zh-Hans' : 'en', { numeric: 'auto' });
   const seconds = Math.round((Date.parse(iso) - now) / 1000);
-  const steps: Array<[Intl.RelativeTimeFormatUnit, number]> = [['second', 60], ['minute', 60], ['hour', 24], ['day', 30], ['month', 12], ['year', Infinity]];
+  const steps: Array<[Intl.RelativeTimeFormatUnit, number]> = [
+    ['second', 60],
+    ['minute', 60],
+    ['hour', 24],
+    ['day', 30],
+    ['month', 12],
+    ['year', Infinity],
+  ];
   let value = seconds;
   for (const [unit, size] of steps) {
     if (Math.abs(value) < size) return rtf.format(value, unit);

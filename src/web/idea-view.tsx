@@ -11,7 +11,6 @@ interface JobError {
   message: string;
 }
 
-
 /** One idea: its job followed live while it runs, then the finished spec with its contents and actions. */
 export function IdeaView({ id }: { id: number }) {
   const app = useApp();
@@ -31,7 +30,8 @@ export function IdeaView({ id }: { id: number }) {
 
   useEffect(() => {
     // On a phone the form fills the screen: bring the idea into view.
-    if ((sectionRef.current?.getBoundingClientRect().top ?? 0) > innerHeight * 0.6) sectionRef.current?.scrollIntoView({ block: 'start' });
+    if ((sectionRef.current?.getBoundingClientRect().top ?? 0) > innerHeight * 0.6)
+      sectionRef.current?.scrollIntoView({ block: 'start' });
     if (id < 0) return;
     const view = new StreamView(specRef.current!);
     const abort = new AbortController();
@@ -138,7 +138,10 @@ export function IdeaView({ id }: { id: number }) {
   const writeAgain = async () => {
     if (!detail) return;
     try {
-      const accepted = await client.submit(detail.userInput, { template: detail.template as Template, ...(detail.model ? { model: detail.model } : {}) });
+      const accepted = await client.submit(detail.userInput, {
+        template: detail.template as Template,
+        ...(detail.model ? { model: detail.model } : {}),
+      });
       app.refreshHistory();
       app.navigate(`/ideas/${accepted.id}`);
     } catch (err) {
@@ -168,7 +171,14 @@ export function IdeaView({ id }: { id: number }) {
 
   const offline = detail?.generator === 'offline';
   return (
-    <section class="card" id="idea-view" ref={sectionRef} data-idea-id={id} aria-labelledby="idea-title" aria-busy={running}>
+    <section
+      class="card"
+      id="idea-view"
+      ref={sectionRef}
+      data-idea-id={id}
+      aria-labelledby="idea-title"
+      aria-busy={running}
+    >
       <div class="job-head">
         <h2 id="idea-title">{t.specHeading}</h2>
         {status ? (
@@ -215,7 +225,11 @@ export function IdeaView({ id }: { id: number }) {
           </p>
         </div>
       ) : null}
-      {status === 'cancelled' ? <p class="hint" id="cancelled-note">{t.cancelledNote}</p> : null}
+      {status === 'cancelled' ? (
+        <p class="hint" id="cancelled-note">
+          {t.cancelledNote}
+        </p>
+      ) : null}
       {loadError ? (
         <p class="error" role="alert">
           {t.error}: {loadError}
@@ -232,7 +246,9 @@ export function IdeaView({ id }: { id: number }) {
           <button type="button" id="write-again" onClick={writeAgain}>
             {t.writeAgain}
           </button>
-          {detail.processingTimeMs !== null && detail.processingTimeMs !== undefined ? <span class="hint">{t.took(formatDuration(app.lang, detail.processingTimeMs))}</span> : null}
+          {detail.processingTimeMs !== null && detail.processingTimeMs !== undefined ? (
+            <span class="hint">{t.took(formatDuration(app.lang, detail.processingTimeMs))}</span>
+          ) : null}
         </div>
       ) : null}
       {status !== 'completed' && isTerminal(status!) && detail ? (

@@ -18,7 +18,8 @@ const clarification = {
     const match = /^\[NEEDS CLARIFICATION(?::\s*([^\]]*))?\]/.exec(src);
     return match ? { type: 'clarification', raw: match[0], text: match[1] ?? '' } : undefined;
   },
-  renderer: (token: Tokens.Generic) => `<mark class="clarify">[NEEDS CLARIFICATION${token.text ? `: ${escapeHtml(token.text as string)}` : ''}]</mark>`,
+  renderer: (token: Tokens.Generic) =>
+    `<mark class="clarify">[NEEDS CLARIFICATION${token.text ? `: ${escapeHtml(token.text as string)}` : ''}]</mark>`,
 };
 
 /**
@@ -39,7 +40,11 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A') node.setAttribute('rel', 'noopener noreferrer nofollow');
 });
 
-const SPEC_POLICY = { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'img'], SANITIZE_NAMED_PROPS: true };
+const SPEC_POLICY = {
+  USE_PROFILES: { html: true },
+  FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'img'],
+  SANITIZE_NAMED_PROPS: true,
+};
 
 export function lex(text: string): Token[] {
   return markdown.lexer(text);

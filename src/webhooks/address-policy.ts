@@ -18,7 +18,10 @@ export const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all:
 
 export class WebhookTargetError extends Error {
   /** The name did not resolve: maybe only for now, unlike a refused scheme or address. */
-  constructor(message: string, readonly unresolved = false) {
+  constructor(
+    message: string,
+    readonly unresolved = false,
+  ) {
     super(message);
   }
 }
@@ -30,13 +33,18 @@ export class WebhookTargetError extends Error {
  */
 export function forbiddenRange(address: string): string | undefined {
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   const range = parsed.range();
   return range === 'unicast' ? undefined : range;
 }
 
 function allowedHosts(policy: WebhookPolicy): Set<string> {
-  return new Set(policy.WEBHOOK_ALLOWED_HOSTS.split(',').map((h) => bareHost(h.trim().toLowerCase())).filter(Boolean));
+  return new Set(
+    policy.WEBHOOK_ALLOWED_HOSTS.split(',')
+      .map((h) => bareHost(h.trim().toLowerCase()))
+      .filter(Boolean),
+  );
 }
 
 /** URL.hostname keeps IPv6 literals in brackets. */
@@ -53,7 +61,11 @@ export function checkWebhookUrl(raw: string, policy: WebhookPolicy): URL {
     throw new WebhookTargetError('not an absolute URL');
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.WEBHOOK_ALLOW_HTTP)) {
-    throw new WebhookTargetError(policy.WEBHOOK_ALLOW_HTTP ? 'only http:// and https:// URLs' : 'only https:// URLs (this service does not send webhooks over plain http)');
+    throw new WebhookTargetError(
+      policy.WEBHOOK_ALLOW_HTTP
+        ? 'only http:// and https:// URLs'
+        : 'only https:// URLs (this service does not send webhooks over plain http)',
+    );
   }
   if (url.username || url.password) throw new WebhookTargetError('credentials in the URL are not accepted');
   const host = bareHost(url.hostname);
@@ -70,18 +82,27 @@ export function checkWebhookUrl(raw: string, policy: WebhookPolicy): URL {
  * that changed to a private address since the request is caught; the caller connects to the
  * address returned here, so a second, different DNS answer cannot slip in between.
  */
-export async function resolveWebhookTarget(raw: string, policy: WebhookPolicy, resolve: Resolver = systemResolver): Promise<ResolvedTarget> {
+export async function resolveWebhookTarget(
+  raw: string,
+  policy: WebhookPolicy,
+  resolve: Resolver = systemResolver,
+): Promise<ResolvedTarget> {
   const url = checkWebhookUrl(raw, policy);
   const host = bareHost(url.hostname);
   const exempt = allowedHosts(policy).has(host.toLowerCase());
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host).catch((err: NodeJS.ErrnoException) => {
-    throw new WebhookTargetError(`${host} does not resolve (${err.code ?? err.message})`, true);
-  });
+  const addresses = isIP(host)
+    ? [{ address: host, family: isIP(host) }]
+    : await resolve(host).catch((err: NodeJS.ErrnoException) => {
+        throw new WebhookTargetError(`${host} does not resolve (${err.code ?? err.message})`, true);
+      });
   if (addresses.length === 0) throw new WebhookTargetError(`${host} does not resolve`, true);
   if (!exempt) {
     for (const { address } of addresses) {
       const range = forbiddenRange(address);
-      if (range) throw new WebhookTargetError(`${host} resolves to ${address}, a ${range} address; only public addresses receive webhooks`);
+      if (range)
+        throw new WebhookTargetError(
+          `${host} resolves to ${address}, a ${range} address; only public addresses receive webhooks`,
+        );
     }
   }
   const [first] = addresses;

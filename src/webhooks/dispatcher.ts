@@ -98,7 +98,9 @@ export class WebhookDispatcher {
   }
 
   private track(work: Promise<void>): void {
-    const settled = work.catch((err: unknown) => this.deps.log.error({ err }, 'webhook delivery failed unexpectedly')).finally(() => this.running.delete(settled));
+    const settled = work
+      .catch((err: unknown) => this.deps.log.error({ err }, 'webhook delivery failed unexpectedly'))
+      .finally(() => this.running.delete(settled));
     this.running.add(settled);
   }
 
@@ -123,7 +125,8 @@ export class WebhookDispatcher {
         headers['webhook-timestamp'] = String(Math.floor(now.getTime() / 1000));
         headers['webhook-signature'] = this.signer!.sign(row.webhookId, now, payload);
         ({ statusCode } = await postPinned(target, payload, headers, config.WEBHOOK_TIMEOUT_MS));
-        if (statusCode < 200 || statusCode >= 300) problem = `the receiver answered ${statusCode}${statusCode >= 300 && statusCode < 400 ? ' (redirects are not followed)' : ''}`;
+        if (statusCode < 200 || statusCode >= 300)
+          problem = `the receiver answered ${statusCode}${statusCode >= 300 && statusCode < 400 ? ' (redirects are not followed)' : ''}`;
       } catch (err) {
         problem = err instanceof Error ? err.message : String(err);
         // A refused address stays refused: retrying would only knock on it again.
@@ -131,13 +134,29 @@ export class WebhookDispatcher {
       }
       const now = Date.now();
       if (problem === undefined) {
-        await deliveries.recordAttempt(row.ideaId, { status: 'delivered', attempts, nextAttemptAt: null, lastStatusCode: statusCode, lastError: null, deliveredAt: now });
+        await deliveries.recordAttempt(row.ideaId, {
+          status: 'delivered',
+          attempts,
+          nextAttemptAt: null,
+          lastStatusCode: statusCode,
+          lastError: null,
+          deliveredAt: now,
+        });
         log.info({ ideaId: row.ideaId, attempts, statusCode }, 'webhook delivered');
         return;
       }
       const failed = final || attempts >= config.WEBHOOK_MAX_ATTEMPTS;
-      const nextAttemptAt = failed ? null : now + backoffDelay(attempts, config.WEBHOOK_RETRY_BASE_MS, config.WEBHOOK_RETRY_MAX_MS);
-      await deliveries.recordAttempt(row.ideaId, { status: failed ? 'failed' : 'pending', attempts, nextAttemptAt, lastStatusCode: statusCode, lastError: problem.slice(0, 500), deliveredAt: null });
+      const nextAttemptAt = failed
+        ? null
+        : now + backoffDelay(attempts, config.WEBHOOK_RETRY_BASE_MS, config.WEBHOOK_RETRY_MAX_MS);
+      await deliveries.recordAttempt(row.ideaId, {
+        status: failed ? 'failed' : 'pending',
+        attempts,
+        nextAttemptAt,
+        lastStatusCode: statusCode,
+        lastError: problem.slice(0, 500),
+        deliveredAt: null,
+      });
       log.warn({ ideaId: row.ideaId, attempts, statusCode, problem, gaveUp: failed }, 'webhook attempt failed');
     } finally {
       this.inFlight.delete(row.ideaId);

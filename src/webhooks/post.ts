@@ -15,10 +15,18 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
  * resolves to, while the Host header and TLS (SNI, certificate check) still use the URL's name.
  * Redirects are not followed (Node's client never does): a 3xx is a failed attempt.
  */
-export function postPinned(target: ResolvedTarget, body: string, headers: Record<string, string>, timeoutMs: number): Promise<PostResult> {
+export function postPinned(
+  target: ResolvedTarget,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<PostResult> {
   const { url, address, family } = target;
   const lookup: LookupFunction = (_hostname, options, callback) => {
-    if (options.all) (callback as unknown as (err: null, addresses: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
+    if (options.all)
+      (callback as unknown as (err: null, addresses: Array<{ address: string; family: number }>) => void)(null, [
+        { address, family },
+      ]);
     else callback(null, address, family);
   };
   const client = url.protocol === 'https:' ? https : http;
@@ -30,7 +38,12 @@ export function postPinned(target: ResolvedTarget, body: string, headers: Record
         lookup,
         agent: false,
         timeout: timeoutMs,
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'idea2spec-webhooks', ...headers },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'user-agent': 'idea2spec-webhooks',
+          ...headers,
+        },
       },
       (response) => {
         let read = 0;

@@ -87,7 +87,9 @@ function fence(text: string): string {
   return '`'.repeat(Math.max(3, longestRun + 1));
 }
 
-const LIMITS: Readonly<Record<TemplateName, { goals: number; scenarios: number; requirements: number; terms: number; nfr: number }>> = {
+const LIMITS: Readonly<
+  Record<TemplateName, { goals: number; scenarios: number; requirements: number; terms: number; nfr: number }>
+> = {
   lean: { goals: 2, scenarios: 1, requirements: 3, terms: 3, nfr: 3 },
   standard: { goals: 3, scenarios: 3, requirements: 6, terms: 5, nfr: 5 },
   technical: { goals: 3, scenarios: 2, requirements: 8, terms: 6, nfr: 5 },
@@ -189,7 +191,9 @@ function entities(d: Draft): string {
 
 function dataModel(d: Draft): string {
   if (d.terms.length === 0) return `- ${ask(d, 'entities')}`;
-  return bullets(d.terms.map((term) => labelled(d, term, `\`id\`, \`created_at\`, \`updated_at\`, ${d.labels.fields}`)));
+  return bullets(
+    d.terms.map((term) => labelled(d, term, `\`id\`, \`created_at\`, \`updated_at\`, ${d.labels.fields}`)),
+  );
 }
 
 function architecture(d: Draft): string {
@@ -240,7 +244,9 @@ export function draftOffline(idea: string, template: TemplateName): string {
   const draft = createDraft(idea, template);
   const header = `> **${OFFLINE_LABEL}** ${draft.labels.note}\n\n# ${draft.title}`;
   // Sections render in template order, so Open Questions (always last) sees every question asked above it.
-  const sections = TEMPLATE_SECTIONS[template].map((section) => `## ${draft.labels.sections[section]}\n\n${SECTION_BODIES[section](draft)}`);
+  const sections = TEMPLATE_SECTIONS[template].map(
+    (section) => `## ${draft.labels.sections[section]}\n\n${SECTION_BODIES[section](draft)}`,
+  );
   return `${[header, ...sections].join('\n\n')}\n`;
 }
 
@@ -274,9 +280,10 @@ function chunkEnd(text: string, start: number, maxChunk: number): number {
  */
 export function splitIntoChunks(markdown: string, maxChunk = 400): string[] {
   // Below 2 a chunk could not hold a whole surrogate pair.
-  if (!Number.isInteger(maxChunk) || maxChunk < 2) throw new RangeError(`maxChunk must be an integer >= 2, got ${maxChunk}`);
+  if (!Number.isInteger(maxChunk) || maxChunk < 2)
+    throw new RangeError(`maxChunk must be an integer >= 2, got ${maxChunk}`);
   const chunks: string[] = [];
-  for (let start = 0; start < markdown.length; ) {
+  for (let start = 0; start < markdown.length;) {
     const end = chunkEnd(markdown, start, maxChunk);
     chunks.push(markdown.slice(start, end));
     start = end;

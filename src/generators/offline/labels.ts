@@ -7,7 +7,8 @@ import { SECTION_TITLES, type SectionId } from '../templates.js';
 
 export type Lang = 'en' | 'zh' | 'ja' | 'ko' | 'ru' | 'es' | 'fr' | 'de';
 
-export type Question = 'users' | 'scope' | 'outcome' | 'edge' | 'auth' | 'retention' | 'entities' | 'integrations' | 'metric' | 'scale';
+export type Question =
+  'users' | 'scope' | 'outcome' | 'edge' | 'auth' | 'retention' | 'entities' | 'integrations' | 'metric' | 'scale';
 
 export interface Labels {
   sections: Readonly<Record<SectionId, string>>;
@@ -44,7 +45,11 @@ export interface Labels {
   ask: Readonly<Record<Question, string>>;
 }
 
-const API_PATHS = ['`GET /api/v1/{resource}`', '`POST /api/v1/{resource}`', '`GET`, `PATCH`, `DELETE /api/v1/{resource}/{id}`'] as const;
+const API_PATHS = [
+  '`GET /api/v1/{resource}`',
+  '`POST /api/v1/{resource}`',
+  '`GET`, `PATCH`, `DELETE /api/v1/{resource}/{id}`',
+] as const;
 
 export const LABELS: Readonly<Record<Lang, Labels>> = {
   en: {
@@ -52,7 +57,8 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
     note: "idea2spec's offline template drafter arranged the idea's own words into the sections below. Review every section and answer each NEEDS CLARIFICATION item before relying on it.",
     untitled: 'Untitled product',
     ideaLead: 'The idea, as submitted:',
-    summary: 'This draft restates the idea as a specification. Requirements and scenarios reuse its wording; decisions the idea leaves open are marked for clarification.',
+    summary:
+      'This draft restates the idea as a specification. Requirements and scenarios reuse its wording; decisions the idea leaves open are marked for clarification.',
     colon: ': ',
     comma: ', ',
     period: '.',
@@ -95,7 +101,10 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
       'M2 — MVP: every MUST requirement and NFR-001…NFR-003 are met; first real users.',
       'M3 — Launch: the success criteria are measured and every open question is resolved.',
     ],
-    success: ['A first-time user completes scenario 1 in under 3 minutes without help.', '90% of users complete scenario 1 on their first attempt.'],
+    success: [
+      'A first-time user completes scenario 1 in under 3 minutes without help.',
+      '90% of users complete scenario 1 on their first attempt.',
+    ],
     risks: [
       'Assumption: users have a device with an internet connection.',
       'Risk: the idea describes more than a first release can hold; the MVP scope must be cut deliberately.',
@@ -159,7 +168,11 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
       '无障碍：用户界面符合 WCAG 2.1 AA 标准。',
       '本地化：界面和内容支持构想所用的语言。',
     ],
-    architecture: ['客户端：实现上述场景的网页或移动端界面。', '应用服务：校验请求并执行功能需求。', '存储：保存关键实体的数据库。'],
+    architecture: [
+      '客户端：实现上述场景的网页或移动端界面。',
+      '应用服务：校验请求并执行功能需求。',
+      '存储：保存关键实体的数据库。',
+    ],
     api: [
       `${API_PATHS[0]} —— 列出和搜索资源（每个关键实体对应一个资源）。`,
       `${API_PATHS[1]} —— 创建。`,
@@ -205,7 +218,8 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
     note: 'この文書は idea2spec のオフライン・テンプレート生成機能が言語モデルを使わずに作成したもので、アイデアの文言を以下のセクションに並べただけです。利用前に各セクションを確認し、すべての NEEDS CLARIFICATION に回答してください。',
     untitled: '名称未定のプロダクト',
     ideaLead: '提出されたアイデア（原文）：',
-    summary: 'この草案はアイデアを仕様書の形に書き直したものです。要件とシナリオはアイデアの文言をそのまま使い、アイデアで決まっていない点には確認が必要であることを記しています。',
+    summary:
+      'この草案はアイデアを仕様書の形に書き直したものです。要件とシナリオはアイデアの文言をそのまま使い、アイデアで決まっていない点には確認が必要であることを記しています。',
     colon: '：',
     comma: '、',
     period: '。',
@@ -248,8 +262,14 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
       'M2 — MVP：すべての必須要件と NFR-001〜NFR-003 を満たし、最初の実ユーザーが利用する。',
       'M3 — リリース：成功基準を計測でき、未解決の質問がすべて解決している。',
     ],
-    success: ['初めてのユーザーが助けなしでシナリオ 1 を 3 分以内に完了できる。', 'ユーザーの 90% が初回の試行でシナリオ 1 を完了できる。'],
-    risks: ['前提：ユーザーはインターネットに接続できる端末を持っている。', 'リスク：アイデアの範囲が最初のリリースに収まらないため、MVP の範囲を意図的に絞る必要がある。'],
+    success: [
+      '初めてのユーザーが助けなしでシナリオ 1 を 3 分以内に完了できる。',
+      'ユーザーの 90% が初回の試行でシナリオ 1 を完了できる。',
+    ],
+    risks: [
+      '前提：ユーザーはインターネットに接続できる端末を持っている。',
+      'リスク：アイデアの範囲が最初のリリースに収まらないため、MVP の範囲を意図的に絞る必要がある。',
+    ],
     ask: {
       users: '主なユーザーは誰で、何を最も必要としているか？',
       scope: '最初のリリースで明確に対象外とするものは何か？',
@@ -282,7 +302,8 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
     note: '이 문서는 idea2spec의 오프라인 템플릿 작성기가 언어 모델 없이 작성했으며, 아이디어의 문구를 아래 절에 배치했을 뿐입니다. 사용하기 전에 모든 절을 검토하고 각 NEEDS CLARIFICATION 항목에 답하십시오.',
     untitled: '이름 없는 제품',
     ideaLead: '제출된 아이디어 원문:',
-    summary: '이 초안은 아이디어를 명세서 형식으로 다시 정리한 것입니다. 요구사항과 시나리오는 아이디어의 표현을 그대로 사용하며, 아이디어에서 정해지지 않은 결정은 확인이 필요하다고 표시했습니다.',
+    summary:
+      '이 초안은 아이디어를 명세서 형식으로 다시 정리한 것입니다. 요구사항과 시나리오는 아이디어의 표현을 그대로 사용하며, 아이디어에서 정해지지 않은 결정은 확인이 필요하다고 표시했습니다.',
     colon: ': ',
     comma: ', ',
     period: '.',
@@ -325,8 +346,14 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
       'M2 — MVP: 모든 필수 요구사항과 NFR-001…NFR-003을 충족하고 첫 실제 사용자를 맞는다.',
       'M3 — 출시: 성공 기준을 측정할 수 있고 모든 미해결 질문이 해결되었다.',
     ],
-    success: ['처음 사용하는 사용자가 도움 없이 3분 이내에 시나리오 1을 완료한다.', '사용자의 90%가 첫 시도에서 시나리오 1을 완료한다.'],
-    risks: ['가정: 사용자는 인터넷에 연결된 기기를 가지고 있다.', '위험: 아이디어의 범위가 첫 출시에 담기에는 크므로 MVP 범위를 의도적으로 줄여야 한다.'],
+    success: [
+      '처음 사용하는 사용자가 도움 없이 3분 이내에 시나리오 1을 완료한다.',
+      '사용자의 90%가 첫 시도에서 시나리오 1을 완료한다.',
+    ],
+    risks: [
+      '가정: 사용자는 인터넷에 연결된 기기를 가지고 있다.',
+      '위험: 아이디어의 범위가 첫 출시에 담기에는 크므로 MVP 범위를 의도적으로 줄여야 한다.',
+    ],
     ask: {
       users: '주요 사용자는 누구이며 무엇이 가장 필요한가?',
       scope: '첫 출시에서 명시적으로 제외되는 것은 무엇인가?',
@@ -359,7 +386,8 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
     note: 'Черновик составлен офлайн-шаблонизатором idea2spec без языковой модели: он лишь раскладывает формулировки идеи по разделам ниже. Перед использованием проверьте каждый раздел и ответьте на каждый пункт NEEDS CLARIFICATION.',
     untitled: 'Продукт без названия',
     ideaLead: 'Идея в исходном виде:',
-    summary: 'Этот черновик переписывает идею в виде спецификации: требования и сценарии используют её формулировки, а решения, которые идея оставляет открытыми, помечены для уточнения.',
+    summary:
+      'Этот черновик переписывает идею в виде спецификации: требования и сценарии используют её формулировки, а решения, которые идея оставляет открытыми, помечены для уточнения.',
     colon: ': ',
     comma: ', ',
     period: '.',
@@ -402,7 +430,10 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
       'M2 — MVP: выполнены все обязательные требования и NFR-001…NFR-003; первые реальные пользователи.',
       'M3 — Запуск: критерии успеха измеряются, все открытые вопросы решены.',
     ],
-    success: ['Новый пользователь без посторонней помощи проходит сценарий 1 менее чем за 3 минуты.', '90% пользователей проходят сценарий 1 с первой попытки.'],
+    success: [
+      'Новый пользователь без посторонней помощи проходит сценарий 1 менее чем за 3 минуты.',
+      '90% пользователей проходят сценарий 1 с первой попытки.',
+    ],
     risks: [
       'Допущение: у пользователей есть устройство с доступом в интернет.',
       'Риск: идея описывает больше, чем вмещает первый релиз; объём MVP нужно сознательно сократить.',
@@ -439,7 +470,8 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
     note: 'El generador de plantillas sin conexión de idea2spec escribió este borrador sin un modelo de lenguaje: solo reparte las palabras de la idea en las secciones siguientes. Revise cada sección y responda cada punto NEEDS CLARIFICATION antes de usarlo.',
     untitled: 'Producto sin nombre',
     ideaLead: 'La idea, tal como se envió:',
-    summary: 'Este borrador reformula la idea como especificación: los requisitos y escenarios reutilizan sus palabras y las decisiones que la idea deja abiertas quedan marcadas para aclarar.',
+    summary:
+      'Este borrador reformula la idea como especificación: los requisitos y escenarios reutilizan sus palabras y las decisiones que la idea deja abiertas quedan marcadas para aclarar.',
     colon: ': ',
     comma: ', ',
     period: '.',
@@ -482,7 +514,10 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
       'M2 — MVP: se cumplen todos los requisitos obligatorios y NFR-001…NFR-003; primeros usuarios reales.',
       'M3 — Lanzamiento: los criterios de éxito se miden y todas las preguntas abiertas están resueltas.',
     ],
-    success: ['Un usuario nuevo completa el escenario 1 en menos de 3 minutos sin ayuda.', 'El 90 % de los usuarios completa el escenario 1 en su primer intento.'],
+    success: [
+      'Un usuario nuevo completa el escenario 1 en menos de 3 minutos sin ayuda.',
+      'El 90 % de los usuarios completa el escenario 1 en su primer intento.',
+    ],
     risks: [
       'Supuesto: los usuarios tienen un dispositivo con conexión a internet.',
       'Riesgo: la idea describe más de lo que cabe en una primera versión; hay que recortar el alcance del MVP a propósito.',
@@ -519,7 +554,8 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
     note: "Le générateur de modèles hors ligne d'idea2spec a rédigé ce brouillon sans modèle de langage : il se contente de répartir les mots de l'idée dans les sections ci-dessous. Relisez chaque section et répondez à chaque point NEEDS CLARIFICATION avant de vous en servir.",
     untitled: 'Produit sans nom',
     ideaLead: "L'idée, telle que soumise :",
-    summary: "Ce brouillon reformule l'idée en spécification : les exigences et les scénarios reprennent ses mots, et les décisions qu'elle laisse ouvertes sont signalées pour clarification.",
+    summary:
+      "Ce brouillon reformule l'idée en spécification : les exigences et les scénarios reprennent ses mots, et les décisions qu'elle laisse ouvertes sont signalées pour clarification.",
     colon: ' : ',
     comma: ', ',
     period: '.',
@@ -562,7 +598,10 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
       'M2 — MVP : toutes les exigences obligatoires et NFR-001…NFR-003 sont satisfaites ; premiers utilisateurs réels.',
       'M3 — Lancement : les critères de réussite sont mesurés et toutes les questions ouvertes sont résolues.',
     ],
-    success: ['Un nouvel utilisateur termine le scénario 1 en moins de 3 minutes sans aide.', '90 % des utilisateurs réussissent le scénario 1 dès leur première tentative.'],
+    success: [
+      'Un nouvel utilisateur termine le scénario 1 en moins de 3 minutes sans aide.',
+      '90 % des utilisateurs réussissent le scénario 1 dès leur première tentative.',
+    ],
     risks: [
       "Hypothèse : les utilisateurs disposent d'un appareil connecté à internet.",
       "Risque : l'idée décrit plus qu'une première version ne peut contenir ; il faut réduire délibérément le périmètre du MVP.",
@@ -576,7 +615,8 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
       retention: 'Combien de temps les données des utilisateurs sont-elles conservées, et peuvent-ils les supprimer ?',
       entities: 'Quels objets ou enregistrements le produit gère-t-il ?',
       integrations: 'De quels services externes dépend-il (paiement, e-mail, cartes…) ?',
-      metric: 'Quel indicateur métier définit la réussite, par exemple les utilisateurs actifs hebdomadaires après trois mois ?',
+      metric:
+        'Quel indicateur métier définit la réussite, par exemple les utilisateurs actifs hebdomadaires après trois mois ?',
       scale: "Combien d'utilisateurs et quel volume de données sont attendus la première année ?",
     },
   },
@@ -599,7 +639,8 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
     note: 'Der Offline-Vorlagengenerator von idea2spec hat diesen Entwurf ohne Sprachmodell erstellt: Er ordnet nur die Worte der Idee den Abschnitten unten zu. Prüfen Sie jeden Abschnitt und beantworten Sie jeden Punkt NEEDS CLARIFICATION, bevor Sie sich darauf verlassen.',
     untitled: 'Unbenanntes Produkt',
     ideaLead: 'Die Idee im Wortlaut:',
-    summary: 'Dieser Entwurf formuliert die Idee als Spezifikation: Anforderungen und Szenarien übernehmen ihren Wortlaut, und Entscheidungen, die die Idee offenlässt, sind zur Klärung markiert.',
+    summary:
+      'Dieser Entwurf formuliert die Idee als Spezifikation: Anforderungen und Szenarien übernehmen ihren Wortlaut, und Entscheidungen, die die Idee offenlässt, sind zur Klärung markiert.',
     colon: ': ',
     comma: ', ',
     period: '.',
@@ -642,7 +683,10 @@ export const LABELS: Readonly<Record<Lang, Labels>> = {
       'M2 — MVP: alle MUSS-Anforderungen und NFR-001…NFR-003 sind erfüllt; erste echte Nutzer.',
       'M3 — Start: Die Erfolgskriterien werden gemessen, alle offenen Fragen sind geklärt.',
     ],
-    success: ['Ein neuer Nutzer schließt Szenario 1 ohne Hilfe in unter 3 Minuten ab.', '90 % der Nutzer schließen Szenario 1 beim ersten Versuch ab.'],
+    success: [
+      'Ein neuer Nutzer schließt Szenario 1 ohne Hilfe in unter 3 Minuten ab.',
+      '90 % der Nutzer schließen Szenario 1 beim ersten Versuch ab.',
+    ],
     risks: [
       'Annahme: Nutzer haben ein Gerät mit Internetzugang.',
       'Risiko: Die Idee beschreibt mehr, als ein erstes Release fassen kann; der MVP-Umfang muss bewusst gekürzt werden.',
