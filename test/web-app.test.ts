@@ -148,52 +148,39 @@ t.test('Cancel stops a running job', { skip: noChromium }, async (t) => {
   t.same(problems, []);
 });
 
-t.test(
-  'when the WebSocket is refused the page follows the job over Server-Sent Events and says so',
-  { skip: noChromium },
-  async (t) => {
-    const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '400', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
-    // The page's origin is not in ALLOWED_ORIGINS, so the service refuses its WebSocket upgrade.
-    const { base } = await serve(t, { config: fake.config, env: fake.env, allowOrigin: false });
-    const page = await (await newContext(await launch(t))).newPage();
-    await page.goto(`${base}/`);
-    const id = await write(page, 'A shed where neighbours lend each other tools');
-    const badge = page.locator('#transport[data-transport="sse"]');
-    await badge.waitFor();
-    t.equal(
-      await badge.innerText(),
-      'Live over Server-Sent Events',
-      'the badge says the job is followed live over SSE',
-    );
-    await page.waitForSelector('#job-status[data-status="completed"]');
-    const api = await (await fetch(`${base}/api/spec/${id}`)).json();
-    t.equal(await page.locator('#spec h1').innerText(), 'Shared tool shed', 'the spec arrives all the same');
-    t.same(await page.locator('#spec h2').allInnerTexts(), ['Users', 'Requirements', 'Open questions']);
-    t.equal(api.status, 'completed');
-  },
-);
-
-t.test(
-  'when the WebSocket and the event stream are refused the page follows the job by polling and says so',
-  { skip: noChromium },
-  async (t) => {
+/** The WebSocket refused (the page's origin is not allowed), and the event stream too when `blockEvents`. */
+function followsWithoutWebSocket(name: string, transport: string, label: string, blockEvents: boolean) {
+  t.test(name, { skip: noChromium }, async (t) => {
     const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '400', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
     // The page's origin is not in ALLOWED_ORIGINS, so the service refuses its WebSocket upgrade.
     const { base } = await serve(t, { config: fake.config, env: fake.env, allowOrigin: false });
     const page = await (await newContext(await launch(t))).newPage();
     // A proxy that strips upgrades and buffers streams: only plain requests get through.
-    await page.route(/\/api\/job\/[^/]+\/events/, (route) => route.abort());
+    if (blockEvents) await page.route(/\/api\/job\/[^/]+\/events/, (route) => route.abort());
     await page.goto(`${base}/`);
     const id = await write(page, 'A shed where neighbours lend each other tools');
-    const badge = page.locator('#transport[data-transport="polling"]');
+    const badge = page.locator(`#transport[data-transport="${transport}"]`);
     await badge.waitFor();
-    t.equal(await badge.innerText(), 'Polling', 'the badge says polling');
+    t.equal(await badge.innerText(), label, `the badge says ${label}`);
     await page.waitForSelector('#job-status[data-status="completed"]');
     const api = await (await fetch(`${base}/api/spec/${id}`)).json();
     t.equal(await page.locator('#spec h1').innerText(), 'Shared tool shed', 'the spec arrives all the same');
     t.same(await page.locator('#spec h2').allInnerTexts(), ['Users', 'Requirements', 'Open questions']);
     t.equal(api.status, 'completed');
-  },
+  });
+}
+
+followsWithoutWebSocket(
+  'when the WebSocket is refused the page follows the job over Server-Sent Events and says so',
+  'sse',
+  'Live over Server-Sent Events',
+  false,
+);
+followsWithoutWebSocket(
+  'when the WebSocket and the event stream are refused the page follows the job by polling and says so',
+  'polling',
+  'Polling',
+  true,
 );
 
 t.test(
