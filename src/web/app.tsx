@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { createClient } from '../client/index.js';
 import { Composer } from './composer.js';
 import { Ctx, followLink, type AppContext } from './context.js';
@@ -40,7 +40,12 @@ export function App() {
     setPath(to);
   }, []);
   const refreshHistory = useCallback(() => setHistoryVersion((v) => v + 1), []);
-  const unauthorized = useCallback(() => setAskKey(apiKey ? 'wrong' : 'ask'), [apiKey]);
+  // A late 401 from a call made with an earlier key (or none) must not overrule what the current key's calls say.
+  const currentKey = useRef(apiKey);
+  currentKey.current = apiKey;
+  const unauthorized = useCallback((usedKey: string | undefined) => {
+    if (usedKey === currentKey.current) setAskKey(usedKey ? 'wrong' : 'ask');
+  }, []);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {

@@ -13,8 +13,8 @@ export interface AppContext {
   /** The history panel lists again (an idea was added, finished or deleted). */
   refreshHistory(): void;
   historyVersion: number;
-  /** A call answered 401: ask for the API key. */
-  unauthorized(): void;
+  /** A call made with `usedKey` answered 401: ask for the API key (unless the key has changed since). */
+  unauthorized(usedKey: string | undefined): void;
 }
 
 export const Ctx = createContext<AppContext>(undefined as unknown as AppContext);
@@ -22,7 +22,8 @@ export const useApp = () => useContext(Ctx);
 
 /** The text to show for a failed call, after asking for the key when it was a 401. */
 export function failure(app: AppContext, err: unknown): string {
-  if (err instanceof ApiError && err.status === 401) app.unauthorized();
+  // The context a call was made from holds the key that call sent.
+  if (err instanceof ApiError && err.status === 401) app.unauthorized(app.apiKey);
   return err instanceof Error ? err.message : String(err);
 }
 
