@@ -73,6 +73,11 @@ export function baseUrl(app: FastifyInstance): string {
   return `http://127.0.0.1:${address.port}`;
 }
 
+/** The WebSocket endpoint of a listening app. */
+export function wsUrl(app: FastifyInstance): string {
+  return `${baseUrl(app).replace('http', 'ws')}/api/ws`;
+}
+
 /** Environment for the fake Gemini CLI fixture, with an invocation log the test can read. */
 export function fakeGemini(t: Tap, mode: string, extra: NodeJS.ProcessEnv = {}) {
   const log = join(tempDir(t), 'calls.jsonl');
