@@ -12,14 +12,13 @@
  *   npx tsx bench/cjk-stream.bench.ts     (or npm run bench -- cjk)
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { benchConfig, benchDir } from './service.js';
 
 const FAKE = fileURLToPath(new URL('../test/fixtures/fake-gemini.mjs', import.meta.url));
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
@@ -53,7 +52,7 @@ interface Result {
 }
 
 async function stream(language: 'zh' | 'en', chars: number): Promise<Result> {
-  const dir = mkdtempSync(join(tmpdir(), 'idea2spec-bench-'));
+  const dir = benchDir();
   const file = join(dir, 'spec.md');
   writeFileSync(file, textOf(language === 'zh' ? ZH : EN, chars));
   const env = {
@@ -64,18 +63,7 @@ async function stream(language: 'zh' | 'en', chars: number): Promise<Result> {
     GEMINI_FAKE_CHUNK_CHARS: String(Math.ceil(chars / CHUNKS)),
     GEMINI_FAKE_DELAY_MS: String(Math.round((STREAM_SECONDS * 1000) / CHUNKS)),
   };
-  const config = loadConfig(
-    {},
-    {
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'production',
-      TURSO_DATABASE_URL: `file:${join(dir, 'bench.db')}`,
-      GENERATOR: 'gemini',
-      GEMINI_CLI_PATH: FAKE,
-      RATE_LIMIT_MAX: 1_000_000,
-      GENERATE_RATE_LIMIT_MAX: 1_000_000,
-    },
-  );
+  const config = benchConfig(join(dir, 'bench.db'), { GENERATOR: 'gemini', GEMINI_CLI_PATH: FAKE });
   const app = await buildApp({ config, generatorEnv: env });
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });

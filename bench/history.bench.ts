@@ -17,18 +17,18 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { migrationsFolder, projectRoot } from '../src/paths.js';
 import { BENCH_MIXED, BENCH_TERMS } from '../scripts/seed-data.js';
 import { seedIdeas } from '../scripts/seed.js';
+import { benchConfig, benchDir } from './service.js';
 
 const IDEAS = 100_000;
 const DEPTH = 50_000;
@@ -55,7 +55,7 @@ async function seededDatabase(cleanup: string[]): Promise<string> {
     hash.update(readFileSync(join(migrationsFolder, file)));
   for (const file of ['scripts/seed.ts', 'scripts/seed-data.ts']) hash.update(readFileSync(join(projectRoot, file)));
   const fresh = process.env.BENCH_FRESH === '1';
-  const dir = fresh ? mkdtempSync(join(tmpdir(), 'idea2spec-bench-')) : join(tmpdir(), 'idea2spec-bench');
+  const dir = fresh ? benchDir() : join(tmpdir(), 'idea2spec-bench');
   if (fresh) cleanup.push(dir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `history-${IDEAS}-${hash.digest('hex').slice(0, 12)}.db`);
@@ -112,16 +112,7 @@ interface Case {
 async function main(): Promise<void> {
   const cleanup: string[] = [];
   const dbFile = await seededDatabase(cleanup);
-  const config = loadConfig(
-    {},
-    {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'silent',
-      TURSO_DATABASE_URL: `file:${dbFile}`,
-      GENERATOR: 'offline',
-      RATE_LIMIT_MAX: 10_000_000,
-    },
-  );
+  const config = benchConfig(dbFile, { GENERATOR: 'offline' });
   const app = await buildApp({ config, logger: false });
   // Server-side time of every request over HTTP, per URL: from the first hook to the response, without the client.
   let recording = false;

@@ -6,13 +6,12 @@
  * reader receiving it (p50/p99), with the service's figures as ratios of the bare ones.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { benchConfig, benchDir } from './service.js';
 
 const FAKE = fileURLToPath(new URL('../test/fixtures/fake-gemini.mjs', import.meta.url));
 const JOBS = Number(process.env.BENCH_JOBS ?? 60);
@@ -64,21 +63,13 @@ async function bare(): Promise<{ seconds: number; latencies: number[] }> {
 }
 
 async function service(): Promise<{ seconds: number; latencies: number[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'idea2spec-bench-'));
-  const config = loadConfig(
-    {},
-    {
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'production',
-      TURSO_DATABASE_URL: `file:${join(dir, 'bench.db')}`,
-      GENERATOR: 'gemini',
-      GEMINI_CLI_PATH: FAKE,
-      JOB_CONCURRENCY: CONCURRENCY,
-      JOB_QUEUE_LIMIT: 10_000,
-      RATE_LIMIT_MAX: 1_000_000,
-      GENERATE_RATE_LIMIT_MAX: 1_000_000,
-    },
-  );
+  const dir = benchDir();
+  const config = benchConfig(join(dir, 'bench.db'), {
+    GENERATOR: 'gemini',
+    GEMINI_CLI_PATH: FAKE,
+    JOB_CONCURRENCY: CONCURRENCY,
+    JOB_QUEUE_LIMIT: 10_000,
+  });
   const app = await buildApp({ config, generatorEnv: env });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;

@@ -6,12 +6,11 @@
  *  (c) with API_KEY and a wrong token (the 401 path an attacker takes).
  * Reported: requests per second and p99 latency, as ratios of the baseline.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { benchConfig, benchDir } from './service.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -19,19 +18,11 @@ const KEY = 'bench-api-key-0123456789abcdef0123456789';
 
 /** A listening service with one finished job to read. */
 async function start(apiKey: string | undefined) {
-  const dir = mkdtempSync(join(tmpdir(), 'idea2spec-bench-'));
-  const config = loadConfig(
-    {},
-    {
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'production',
-      TURSO_DATABASE_URL: `file:${join(dir, 'bench.db')}`,
-      GENERATOR: 'offline',
-      RATE_LIMIT_MAX: 100_000_000,
-      GENERATE_RATE_LIMIT_MAX: 100_000_000,
-      ...(apiKey ? { API_KEY: apiKey } : {}),
-    },
-  );
+  const dir = benchDir();
+  const config = benchConfig(join(dir, 'bench.db'), {
+    GENERATOR: 'offline',
+    ...(apiKey ? { API_KEY: apiKey } : {}),
+  });
   const app = await buildApp({ config });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const accepted = await app.inject({

@@ -6,6 +6,7 @@
  * Deterministic for a given seed, so benchmark runs are comparable.
  */
 import type { NewIdeaRow } from '../src/db/schema.js';
+import { DAY_MS } from '../src/time.js';
 
 /** mulberry32: small, fast and good enough to spread words; not for anything secret. */
 function random(seed: number): () => number {
@@ -273,7 +274,6 @@ const STATUSES = [
 ] as const;
 
 const SPEC_TARGET_BYTES = 2048;
-const DAY_MS = 86_400_000;
 
 export interface SeedOptions {
   /** Share of ideas written in Chinese (default 0.35). */

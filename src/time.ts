@@ -1,3 +1,6 @@
+/** One day in milliseconds. */
+export const DAY_MS = 86_400_000;
+
 /** Times are kept as epoch milliseconds and served as ISO 8601. */
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();

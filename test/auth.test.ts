@@ -5,14 +5,12 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { baseUrl, build, tempDir, WsClient } from './helper.js';
+import { build, tempDir, WsClient, wsUrl } from './helper.js';
 import { webRoot } from './web-build.js';
 
 const KEY = 'test-api-key-0123456789abcdef';
 const auth = { authorization: `Bearer ${KEY}` };
 const IDEA = { idea: 'A shared calendar for families with kids in several schools' };
-
-const wsUrl = (app: Parameters<typeof baseUrl>[0]) => `${baseUrl(app).replace('http', 'ws')}/api/ws`;
 
 /** Opens a WebSocket and reports how the handshake ended. */
 function handshake(

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import type { Config } from '../src/config.js';
 import { build, fakeGemini, isAlive, submit, waitFor, waitForJob } from './helper.js';
 
 const IDEA = 'A shared calendar for a climbing club with gear rotas';
@@ -19,18 +20,30 @@ function orphaning(t: Test, mode: 'orphan' | 'orphan-hang', how: 'setsid' | 'nod
   return { ...fake, orphanStarted };
 }
 
+/** The service running that CLI, one attempt per job and time limits out of the way, then `config`. */
+async function orphanApp(
+  t: Test,
+  mode: 'orphan' | 'orphan-hang',
+  how: 'setsid' | 'node',
+  config: Partial<Config> = {},
+) {
+  const fake = orphaning(t, mode, how);
+  const app = await build(t, {
+    config: {
+      ...fake.config,
+      GEMINI_TIMEOUT_MS: 60_000,
+      GEMINI_INACTIVITY_TIMEOUT_MS: 60_000,
+      GEMINI_MAX_ATTEMPTS: 1,
+      ...config,
+    },
+    env: fake.env,
+  });
+  return { fake, app };
+}
+
 for (const how of ['setsid', 'node'] as const) {
   t.test(`${how}: a CLI that exits while its detached grandchild holds stdout completes its job`, async (t) => {
-    const fake = orphaning(t, 'orphan', how);
-    const app = await build(t, {
-      config: {
-        ...fake.config,
-        GEMINI_TIMEOUT_MS: 60_000,
-        GEMINI_INACTIVITY_TIMEOUT_MS: 60_000,
-        GEMINI_MAX_ATTEMPTS: 1,
-      },
-      env: fake.env,
-    });
+    const { fake, app } = await orphanApp(t, 'orphan', how);
     const accepted = (await submit(app, { idea: IDEA })).json();
     const status = await waitForJob(app, accepted.jobId);
     t.equal(status.status, 'completed');
@@ -40,17 +53,7 @@ for (const how of ['setsid', 'node'] as const) {
   });
 
   t.test(`${how}: cancel frees the slot at once although the grandchild still holds stdout`, async (t) => {
-    const fake = orphaning(t, 'orphan-hang', how);
-    const app = await build(t, {
-      config: {
-        ...fake.config,
-        JOB_CONCURRENCY: 1,
-        GEMINI_TIMEOUT_MS: 60_000,
-        GEMINI_INACTIVITY_TIMEOUT_MS: 60_000,
-        GEMINI_MAX_ATTEMPTS: 1,
-      },
-      env: fake.env,
-    });
+    const { fake, app } = await orphanApp(t, 'orphan-hang', how, { JOB_CONCURRENCY: 1 });
     const first = (await submit(app, { idea: IDEA })).json();
     await fake.orphanStarted();
     t.equal((await app.inject({ method: 'POST', url: `/api/job/${first.jobId}/cancel` })).statusCode, 202);
@@ -74,11 +77,7 @@ t.test('the wall-clock timeout ends a job whose CLI is gone but whose orphan hol
 });
 
 t.test("shutdown does not wait for an orphan that holds a running job's stdout", async (t) => {
-  const fake = orphaning(t, 'orphan-hang', 'node');
-  const app = await build(t, {
-    config: { ...fake.config, GEMINI_TIMEOUT_MS: 60_000, GEMINI_INACTIVITY_TIMEOUT_MS: 60_000, GEMINI_MAX_ATTEMPTS: 1 },
-    env: fake.env,
-  });
+  const { fake, app } = await orphanApp(t, 'orphan-hang', 'node');
   const accepted = (await submit(app, { idea: IDEA })).json();
   await fake.orphanStarted();
   const closed = await Promise.race([

@@ -2,7 +2,18 @@ import { chmodSync, copyFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { baseUrl, build, fakeGemini, fixture, submit, tempDir, waitFor, waitForJob, WsClient } from './helper.js';
+import {
+  baseUrl,
+  build,
+  fakeGemini,
+  fixture,
+  submit,
+  tempDir,
+  waitFor,
+  waitForJob,
+  WsClient,
+  wsUrl,
+} from './helper.js';
 
 // Fault injection: the generator misbehaves, and each time the job ends with a
 // clear outcome and the service keeps answering. Hangs, stalls, garbage, the
@@ -34,7 +45,7 @@ t.test('a slow drip streams every piece, in order, to a WebSocket subscriber', a
     env: fake.env,
     listen: true,
   });
-  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  const ws = await WsClient.open(wsUrl(app));
   t.after(() => ws.close());
   const { jobId } = (await submit(app, IDEA)).json();
   ws.send({ type: 'subscribe-job', jobId, afterSeq: 0 });

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { isTerminal } from '../src/jobs/transitions.js';
 import type { JobEvent } from '../src/schemas/jobs.js';
 import type { Resolver } from '../src/webhooks/address-policy.js';
+import { Wakeup } from './wakeup.js';
 
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -72,6 +73,11 @@ export function baseUrl(app: FastifyInstance): string {
   return `http://127.0.0.1:${address.port}`;
 }
 
+/** The WebSocket endpoint of a listening app. */
+export function wsUrl(app: FastifyInstance): string {
+  return `${baseUrl(app).replace('http', 'ws')}/api/ws`;
+}
+
 /** Environment for the fake Gemini CLI fixture, with an invocation log the test can read. */
 export function fakeGemini(t: Tap, mode: string, extra: NodeJS.ProcessEnv = {}) {
   const log = join(tempDir(t), 'calls.jsonl');
@@ -115,17 +121,17 @@ export async function waitFor<T>(
 /** A real WebSocket client that keeps every message, for asserting order and content. */
 export class WsClient {
   readonly messages: any[] = [];
-  private waiters: Array<() => void> = [];
+  private readonly arrivals = new Wakeup();
   closeCode: number | undefined;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
       this.messages.push(JSON.parse(data.toString()));
-      for (const w of this.waiters.splice(0)) w();
+      this.arrivals.wake();
     });
     socket.on('close', (code) => {
       this.closeCode = code;
-      for (const w of this.waiters.splice(0)) w();
+      this.arrivals.wake();
     });
   }
 
@@ -152,13 +158,7 @@ export class WsClient {
       if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode}) before the message arrived`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out; got ${JSON.stringify(this.messages).slice(0, 500)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.arrivals.wait(left);
     }
   }
 

@@ -15,6 +15,18 @@ function assertNewestFirst(t: Test, items: Array<Record<string, any>>) {
   t.pass('newest first, ties broken by id');
 }
 
+/** A walk through the pages saw each of `ids` once, none that arrived later, newest first. */
+function assertWalkedOnce(t: Test, items: Array<Record<string, any>>, ids: number[]) {
+  const seen = items.map((d) => d.id);
+  t.equal(new Set(seen).size, seen.length, 'no duplicate');
+  t.same(
+    [...seen].sort((a, b) => a - b),
+    ids,
+    'no missing idea, and none that arrived later',
+  );
+  assertNewestFirst(t, items);
+}
+
 /** A history of IDEAS ideas, among them a block created in the same millisecond to test the tie break. */
 async function historyApp(t: Test) {
   const app = await build(t);
@@ -41,14 +53,7 @@ t.test('pages walk every idea once while new ideas arrive (page + asOf)', async 
     if (!page.pagination.hasNext) break;
     page = await history(app, { limit: 17, page: n + 1, asOf: asOf! });
   }
-  const seen = items.map((d) => d.id);
-  t.equal(new Set(seen).size, seen.length, 'no duplicate');
-  t.same(
-    [...seen].sort((a, b) => a - b),
-    ids,
-    'no missing idea, and none that arrived later',
-  );
-  assertNewestFirst(t, items);
+  assertWalkedOnce(t, items, ids);
 
   const fresh = await history(app, { limit: 5 });
   t.ok(fresh.pagination.total > IDEAS, 'a new walk sees the new ideas');
@@ -68,14 +73,7 @@ t.test('a cursor walks every idea once while new ideas arrive', async (t) => {
     page = await history(app, { limit: 23, cursor: page.pagination.nextCursor! });
   }
   t.equal(page.pagination.nextCursor, null);
-  const seen = items.map((d) => d.id);
-  t.equal(new Set(seen).size, seen.length, 'no duplicate');
-  t.same(
-    [...seen].sort((a, b) => a - b),
-    ids,
-    'no missing idea, and none that arrived later',
-  );
-  assertNewestFirst(t, items);
+  assertWalkedOnce(t, items, ids);
 });
 
 t.test('the status filter, by page and by cursor', async (t) => {

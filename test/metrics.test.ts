@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import { openDatabase } from '../src/db/client.js';
-import { build, fakeGemini, submit, tempDir, waitForJob, WsClient, baseUrl } from './helper.js';
+import { build, fakeGemini, submit, tempDir, waitForJob, WsClient, wsUrl } from './helper.js';
 
 const IDEA = 'A marketplace where neighbours lend each other tools';
 const QUIET = { METRICS_FLUSH_MS: 600_000 };
@@ -152,7 +152,7 @@ t.test('GET /metrics exposes requests by route pattern, jobs, attempts, failures
   t.equal(failed.status, 'failed');
   await app.inject('/api/health');
   await app.inject('/api/live');
-  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  const ws = await WsClient.open(wsUrl(app));
   t.teardown(() => ws.close());
 
   const res = await app.inject('/metrics');

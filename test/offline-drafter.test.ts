@@ -2,6 +2,7 @@ import t from 'tap';
 import { draftOffline, OFFLINE_LABEL, splitIntoChunks } from '../src/generators/offline/drafter.js';
 import {
   buildPrompt,
+  CORE_SECTIONS,
   DEFAULT_TEMPLATE,
   SECTION_TITLES,
   TEMPLATE_NAMES,
@@ -49,19 +50,13 @@ function section(markdown: string, title: string): string {
 t.test('the template list and default are consistent', async (t) => {
   t.same([...TEMPLATE_NAMES], ['standard', 'lean', 'technical']);
   t.ok(TEMPLATE_NAMES.includes(DEFAULT_TEMPLATE));
-  const core = [
-    'overview',
-    'users',
-    'functional',
-    'nonFunctional',
-    'entities',
-    'architecture',
-    'milestones',
-    'success',
-    'openQuestions',
-  ] as const;
+  t.same(
+    [...CORE_SECTIONS],
+    'overview users functional nonFunctional entities architecture milestones success openQuestions'.split(' '),
+    "the core sections are the contract's",
+  );
   for (const name of TEMPLATE_NAMES)
-    for (const id of core) t.ok(TEMPLATE_SECTIONS[name].includes(id), `${name} has ${id}`);
+    for (const id of CORE_SECTIONS) t.ok(TEMPLATE_SECTIONS[name].includes(id), `${name} has ${id}`);
 });
 
 t.test('every template has all its sections, in order, and one title', async (t) => {

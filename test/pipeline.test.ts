@@ -1,5 +1,5 @@
 import t from 'tap';
-import { baseUrl, build, fakeGemini, submit, waitFor, waitForJob, WsClient } from './helper.js';
+import { baseUrl, build, fakeGemini, submit, waitFor, waitForJob, WsClient, wsUrl } from './helper.js';
 import { OFFLINE_LABEL } from '../src/generators/offline/drafter.js';
 
 const IDEA = 'A marketplace where neighbours lend each other tools, with deposits and ratings';
@@ -315,7 +315,7 @@ t.test('a job id in upper case finds the same job over HTTP and WebSocket (UUIDs
   t.equal(status.statusCode, 200);
   t.equal(status.json().jobId, jobId, 'answered with the canonical id');
 
-  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  const ws = await WsClient.open(wsUrl(app));
   t.after(() => ws.close());
   ws.send({ type: 'subscribe-job', jobId: upper });
   t.match(await ws.next((m) => m.type === 'subscribed' || m.type === 'error'), { type: 'subscribed', jobId });

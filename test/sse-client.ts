@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { Wakeup } from './wakeup.js';
 
 export interface SseEvent {
   id?: string;
@@ -15,7 +16,7 @@ export class SseReader {
   headers: http.IncomingHttpHeaders = {};
   private buffer = '';
   private request: http.ClientRequest | undefined;
-  private waiters: Array<() => void> = [];
+  private readonly arrivals = new Wakeup();
 
   static open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
     const reader = new SseReader();
@@ -49,16 +50,12 @@ export class SseReader {
       }
       if (data.length > 0) this.events.push({ ...event, data: data.join('\n') });
     }
-    this.wake();
+    this.arrivals.wake();
   }
 
   private finish(): void {
     this.ended = true;
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
+    this.arrivals.wake();
   }
 
   jobEvents(): Array<{ seq: number; status: string; [key: string]: unknown }> {
@@ -71,13 +68,7 @@ export class SseReader {
       if (this.ended) throw new Error(`stream ended first; got ${JSON.stringify(this.events).slice(0, 400)}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out; got ${JSON.stringify(this.events).slice(0, 400)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.arrivals.wait(left);
     }
   }
 
@@ -86,13 +77,7 @@ export class SseReader {
     const deadline = Date.now() + timeoutMs;
     while (!this.ended) {
       if (Date.now() > deadline) throw new Error('the stream did not end');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.arrivals.wait(50);
     }
   }
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { cspViolations, launch, newContext, noChromium, serve, watch } from './browser.js';
+import type { Config } from '../src/config.js';
 import { fakeGemini } from './helper.js';
 
 async function write(page: Page, idea: string): Promise<number> {
@@ -25,12 +26,29 @@ const CHUNKS = [
   '```\nnpm start\n```\n',
 ];
 
+/** The service behind the fake Gemini CLI in `mode`, streaming `chunks` one every `delayMs`. */
+async function streaming(
+  t: Test,
+  {
+    mode = 'ok',
+    delayMs = 300,
+    chunks = CHUNKS,
+    config = {},
+    allowOrigin,
+  }: { mode?: string; delayMs?: number; chunks?: string[]; config?: Partial<Config>; allowOrigin?: boolean } = {},
+) {
+  const fake = fakeGemini(t, mode, {
+    GEMINI_FAKE_DELAY_MS: String(delayMs),
+    GEMINI_FAKE_CHUNKS: JSON.stringify(chunks),
+  });
+  return serve(t, { config: { ...fake.config, ...config }, env: fake.env, allowOrigin });
+}
+
 t.test(
   'a spec is written live: several renders while it streams, earlier blocks kept, the final Markdown equal to the API',
   { skip: noChromium },
   async (t) => {
-    const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '300', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
-    const { base } = await serve(t, { config: fake.config, env: fake.env });
+    const { base } = await streaming(t);
     const browser = await launch(t);
     const context = await newContext(browser, { acceptDownloads: true });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
@@ -132,8 +150,7 @@ t.test(
 
 t.test('Cancel stops a running job', { skip: noChromium }, async (t) => {
   const slow = Array.from({ length: 60 }, (_, i) => `Line ${i} of a long spec.\n\n`);
-  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '500', GEMINI_FAKE_CHUNKS: JSON.stringify(slow) });
-  const { base } = await serve(t, { config: fake.config, env: fake.env });
+  const { base } = await streaming(t, { delayMs: 500, chunks: slow });
   const page = await (await newContext(await launch(t))).newPage();
   const problems = watch(page);
   await page.goto(`${base}/`);
@@ -151,9 +168,8 @@ t.test('Cancel stops a running job', { skip: noChromium }, async (t) => {
 /** The WebSocket refused (the page's origin is not allowed), and the event stream too when `blockEvents`. */
 function followsWithoutWebSocket(name: string, transport: string, label: string, blockEvents: boolean) {
   t.test(name, { skip: noChromium }, async (t) => {
-    const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '400', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
     // The page's origin is not in ALLOWED_ORIGINS, so the service refuses its WebSocket upgrade.
-    const { base } = await serve(t, { config: fake.config, env: fake.env, allowOrigin: false });
+    const { base } = await streaming(t, { delayMs: 400, allowOrigin: false });
     const page = await (await newContext(await launch(t))).newPage();
     // A proxy that strips upgrades and buffers streams: only plain requests get through.
     if (blockEvents) await page.route(/\/api\/job\/[^/]+\/events/, (route) => route.abort());
@@ -187,8 +203,7 @@ t.test(
   'a dropped WebSocket: the page says it is reconnecting, comes back live, and the spec has no gap or repeat',
   { skip: noChromium },
   async (t) => {
-    const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '300', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
-    const { base } = await serve(t, { config: fake.config, env: fake.env });
+    const { base } = await streaming(t);
     const context = await newContext(await launch(t));
     await context.addInitScript(() => {
       // Every transport the badge shows, in order.
@@ -235,8 +250,7 @@ t.test(
 );
 
 t.test('a retry shows its attempt number and starts the text again', { skip: noChromium }, async (t) => {
-  const fake = fakeGemini(t, 'crash-once', { GEMINI_FAKE_DELAY_MS: '300', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
-  const { base } = await serve(t, { config: fake.config, env: fake.env });
+  const { base } = await streaming(t, { mode: 'crash-once' });
   const page = await (await newContext(await launch(t))).newPage();
   const problems = watch(page);
   await page.goto(`${base}/`);
@@ -325,8 +339,7 @@ t.test(
   { skip: noChromium },
   async (t) => {
     const KEY = 'test-key-0123456789abcdef';
-    const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '300', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
-    const { base } = await serve(t, { config: { ...fake.config, API_KEY: KEY }, env: fake.env });
+    const { base } = await streaming(t, { config: { API_KEY: KEY } });
     t.equal((await fetch(`${base}/api/history`)).status, 401, 'the API needs the key');
     const context = await newContext(await launch(t), { acceptDownloads: true });
     const page = await context.newPage();

@@ -1,6 +1,6 @@
 import t from 'tap';
 import WebSocket from 'ws';
-import { baseUrl, build, fakeGemini, submit, waitFor, waitForJob, WsClient } from './helper.js';
+import { build, fakeGemini, submit, waitFor, waitForJob, WsClient, wsUrl } from './helper.js';
 
 const IDEA = 'A board-game library for a café, with reservations and late fees';
 const CHUNKS = JSON.stringify(Array.from({ length: 12 }, (_, i) => `## Part ${i + 1}\nText ${i + 1}.\n`));
@@ -8,7 +8,7 @@ const CHUNKS = JSON.stringify(Array.from({ length: 12 }, (_, i) => `## Part ${i 
 async function slowApp(t: Parameters<typeof build>[0], delayMs = 60) {
   const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: String(delayMs), GEMINI_FAKE_CHUNKS: CHUNKS });
   const app = await build(t, { listen: true, config: fake.config, env: fake.env });
-  return { app, url: `${baseUrl(app).replace('http', 'ws')}/api/ws` };
+  return { app, url: wsUrl(app) };
 }
 
 t.test('a late subscriber with afterSeq gets exactly the events it missed, then live ones', async (t) => {
@@ -85,7 +85,7 @@ t.test('two subscribers both get every event', async (t) => {
 
 t.test('bad frames get error frames and the socket stays usable', async (t) => {
   const app = await build(t, { listen: true });
-  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  const ws = await WsClient.open(wsUrl(app));
   t.teardown(() => ws.close());
   const cases: Array<[unknown, string]> = [
     ['{not json', 'INVALID_JSON'],
@@ -112,7 +112,7 @@ t.test('subscribe to a finished job: snapshot only; unsubscribe is acknowledged'
   const app = await build(t, { listen: true });
   const { jobId } = (await submit(app, { idea: IDEA })).json();
   const done = await waitForJob(app, jobId);
-  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  const ws = await WsClient.open(wsUrl(app));
   t.teardown(() => ws.close());
   ws.send({ type: 'subscribe-job', jobId });
   t.same(await ws.next((m) => m.type === 'subscribed'), {
@@ -135,7 +135,7 @@ t.test('a subscription cap per socket', async (t) => {
   });
   const ids = [];
   for (let i = 0; i < 3; i++) ids.push((await submit(app, { idea: `${IDEA} #${i}` })).json().jobId);
-  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  const ws = await WsClient.open(wsUrl(app));
   t.teardown(() => ws.close());
   for (const jobId of ids) ws.send({ type: 'subscribe-job', jobId });
   const error = await ws.next((m) => m.type === 'error');
@@ -145,7 +145,7 @@ t.test('a subscription cap per socket', async (t) => {
 
 t.test('a frame over the size limit closes the socket with 1009', async (t) => {
   const app = await build(t, { listen: true, config: { WS_MAX_PAYLOAD: 1024 } });
-  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  const ws = await WsClient.open(wsUrl(app));
   ws.send({ type: 'ping', padding: 'x'.repeat(2048) });
   await waitFor(() => ws.closeCode !== undefined, { what: 'the close' });
   t.equal(ws.closeCode, 1009);
@@ -153,7 +153,7 @@ t.test('a frame over the size limit closes the socket with 1009', async (t) => {
 
 t.test('a socket that stops answering pings is terminated', async (t) => {
   const app = await build(t, { listen: true, config: { WS_HEARTBEAT_MS: 100 } });
-  const socket = new WebSocket(`${baseUrl(app).replace('http', 'ws')}/api/ws`, { autoPong: false });
+  const socket = new WebSocket(wsUrl(app), { autoPong: false });
   const closed = new Promise<number>((resolve) => socket.once('close', resolve));
   await new Promise((resolve) => socket.once('open', resolve));
   t.equal(await closed, 1006, 'terminated without a close frame');
@@ -163,7 +163,7 @@ t.test('a socket that stops answering pings is terminated', async (t) => {
 
 t.test('on shutdown clients get close code 1001', async (t) => {
   const app = await build(t, { listen: true });
-  const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+  const ws = await WsClient.open(wsUrl(app));
   await app.close();
   await waitFor(() => ws.closeCode !== undefined, { what: 'the close' });
   t.equal(ws.closeCode, 1001);
@@ -171,7 +171,7 @@ t.test('on shutdown clients get close code 1001', async (t) => {
 
 t.test('a WebSocket from an origin that is not allowed is refused', async (t) => {
   const app = await build(t, { listen: true, config: { ALLOWED_ORIGINS: 'https://app.example.com' } });
-  const url = `${baseUrl(app).replace('http', 'ws')}/api/ws`;
+  const url = wsUrl(app);
   await t.rejects(WsClient.open(url, { origin: 'https://evil.example.net' }), /unexpected response 403/);
   const ok = await WsClient.open(url, { origin: 'https://app.example.com' });
   await ok.close();
@@ -182,7 +182,7 @@ t.test(
   'subscriptions to finished jobs are released, so one socket can follow any number of jobs in turn',
   async (t) => {
     const app = await build(t, { listen: true, config: { WS_MAX_SUBSCRIPTIONS: 2 } });
-    const ws = await WsClient.open(`${baseUrl(app).replace('http', 'ws')}/api/ws`);
+    const ws = await WsClient.open(wsUrl(app));
     t.teardown(() => ws.close());
     for (let i = 0; i < 5; i++) {
       const { jobId } = (await submit(app, { idea: `${IDEA} #${i}` })).json();

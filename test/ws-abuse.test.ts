@@ -1,14 +1,13 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { MessageLimiter } from '../src/websocket/message-limiter.js';
-import { baseUrl, build, fakeGemini, submit, waitFor, WsClient } from './helper.js';
+import { build, fakeGemini, submit, waitFor, WsClient, wsUrl } from './helper.js';
 
 // Hostile WebSocket clients: the abuser is throttled or cut off, and everyone
 // else keeps getting their job's events. Garbage frames, the subscription cap
 // per socket and oversized frames are in websocket.test.ts.
 
 const IDEA = 'A lost-and-found board for a university campus';
-const wsUrl = (app: Awaited<ReturnType<typeof build>>) => `${baseUrl(app).replace('http', 'ws')}/api/ws`;
 
 t.test('the message limiter: a burst is dropped with one warning, floods and sustained excess close', async (t) => {
   const clock = { now: 0 };

@@ -1,5 +1,5 @@
 import type { Client, InArgs, Row } from '@libsql/client';
-import { isoTime } from '../time.js';
+import { DAY_MS, isoTime } from '../time.js';
 import type { IdeaStatus } from './schema.js';
 import { bigramPhrase } from './bigram-index.js';
 import {
@@ -20,7 +20,6 @@ const DENSE = 0.5;
 /** Characters of context kept before the first hit in a snippet cut by the application. */
 const SNIPPET_LEAD = 30;
 const SNIPPET_CHARS = 110;
-const DAY_MS = 86_400_000;
 
 export interface SummaryRow {
   id: number;

@@ -1,9 +1,9 @@
 import type { Client } from '@libsql/client';
+import { DAY_MS } from '../time.js';
 import type { Leases } from './lease.js';
 
 /** Rows deleted per statement: each batch is a short write, so requests keep getting the database in between. */
 const DELETE_BATCH = 5000;
-const DAY_MS = 86_400_000;
 
 export interface MaintenanceOptions {
   metricsRetentionDays: number;

@@ -40,47 +40,29 @@ export const SECTION_TITLES: Readonly<Record<SectionId, string>> = {
   openQuestions: 'Open Questions',
 };
 
-// Every template keeps the contract's core sections (DESIGN.md, "Generators");
-// they differ in the extra sections and in depth.
+/** The contract's core sections (DESIGN.md, "Generators"), in order: every template has them all. */
+export const CORE_SECTIONS = [
+  'overview',
+  'users',
+  'functional',
+  'nonFunctional',
+  'entities',
+  'architecture',
+  'milestones',
+  'success',
+  'openQuestions',
+] as const satisfies readonly SectionId[];
+type CoreSection = (typeof CORE_SECTIONS)[number];
+
+/** The core sections, each followed by the extra sections `after` names for it. */
+const withExtras = (after: Partial<Record<CoreSection, readonly SectionId[]>>): readonly SectionId[] =>
+  CORE_SECTIONS.flatMap((id) => [id, ...(after[id] ?? [])]);
+
+// Templates differ in the extra sections and in depth.
 export const TEMPLATE_SECTIONS: Readonly<Record<TemplateName, readonly SectionId[]>> = {
-  standard: [
-    'overview',
-    'goals',
-    'users',
-    'functional',
-    'nonFunctional',
-    'entities',
-    'architecture',
-    'milestones',
-    'success',
-    'risks',
-    'openQuestions',
-  ],
-  lean: [
-    'overview',
-    'users',
-    'functional',
-    'nonFunctional',
-    'entities',
-    'architecture',
-    'milestones',
-    'success',
-    'openQuestions',
-  ],
-  technical: [
-    'overview',
-    'users',
-    'functional',
-    'nonFunctional',
-    'entities',
-    'dataModel',
-    'architecture',
-    'api',
-    'milestones',
-    'success',
-    'risks',
-    'openQuestions',
-  ],
+  standard: withExtras({ overview: ['goals'], success: ['risks'] }),
+  lean: CORE_SECTIONS,
+  technical: withExtras({ entities: ['dataModel'], architecture: ['api'], success: ['risks'] }),
 };
 
 const SECTION_GUIDANCE: Readonly<Record<SectionId, string>> = {
