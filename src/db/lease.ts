@@ -1,4 +1,5 @@
 import type { Client } from '@libsql/client';
+import { isoTime } from '../time.js';
 
 /**
  * Leases: named, expiring locks in the database itself, so instances that share one
@@ -93,7 +94,7 @@ export async function withLease<T>(
     if (Date.now() > deadline) {
       const row = await leases.read(name);
       throw new Error(
-        `the "${name}" lease is still held by ${row?.holder ?? 'another instance'} after ${options.waitMs} ms; if that instance is gone, it expires at ${row ? new Date(row.expiresAt).toISOString() : 'once released'}`,
+        `the "${name}" lease is still held by ${row?.holder ?? 'another instance'} after ${options.waitMs} ms; if that instance is gone, it expires at ${row ? isoTime(row.expiresAt) : 'once released'}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));

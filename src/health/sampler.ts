@@ -125,7 +125,7 @@ export class HealthSampler {
       // Reads can succeed while nothing can be stored: a full disk, a read-only or deleted file.
       const unwritable = this.unwritable();
       if (unwritable !== undefined)
-        return { status: 'DOWN', checkedAt: new Date().toISOString(), latencyMs, migrationsApplied, error: unwritable };
+        return { status: 'DOWN', checkedAt: isoTime(Date.now()), latencyMs, migrationsApplied, error: unwritable };
       const status = latencyMs > THRESHOLDS.databaseLatencyMs ? 'DEGRADED' : 'OK';
       return { status, checkedAt: isoTime(Date.now()), latencyMs, migrationsApplied };
     } catch (err) {
