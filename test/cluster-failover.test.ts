@@ -47,6 +47,7 @@ t.test(
     t.equal(textOf(events), stored.generatedSpec, "the last attempt's deltas build it");
 
     const replayed = await follow(t, survivor!.server, jobId, 0);
+    await replayed.end();
     t.same(replayed.events(), events, 'a late subscriber with afterSeq 0 is replayed the same events');
   },
 );
@@ -100,6 +101,7 @@ t.test(
     t.equal(stored.attempts, 2);
     // The resumed instance serves the same job as the others do.
     const seenFromStalled = await follow(t, stalled.server, jobId, 0);
+    await seenFromStalled.end();
     t.same(seenFromStalled.events(), events, `${stalled.name} replays the same log`);
     const fromStalled = await stalled.server.request('GET', `/api/spec/${id}`);
     t.equal(fromStalled.body.generatedSpec, stored.generatedSpec, `and reads the same stored spec`);
