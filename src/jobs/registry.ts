@@ -93,9 +93,12 @@ export class JobRegistry {
   }
 
   get stats() {
+    const counts = this.deps.queue.counts();
     return {
-      queued: this.deps.queue.counts().waiting,
+      /** Jobs waiting for a runner: with a shared queue, across the cluster. */
+      queued: counts.waiting,
       running: this.runner.runningCount,
+      ...(counts.clusterRunning !== undefined ? { clusterRunning: counts.clusterRunning } : {}),
       retained: this.jobs.size,
       ...this.counters,
     };
