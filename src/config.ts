@@ -44,13 +44,13 @@ export const ConfigSchema = Type.Object({
     Type.String({
       pattern: '^rediss?://',
       description:
-        'Cluster mode: Redis shared by every instance (rate limits now; jobs, events and cancels as cluster mode is completed). Unset: one process, no Redis',
+        'Cluster mode: Redis 7+ shared by every instance (the BullMQ job queue, job events, cancels, rate limits, the circuit breaker). Unset: one process, no Redis',
     }),
   ),
   ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
     default: 'all',
     description:
-      'Cluster mode: api serves HTTP and WebSocket only, worker only runs jobs, all does both. Needs REDIS_URL unless all',
+      'Cluster mode: api serves HTTP and WebSocket and queues jobs but runs none, worker runs jobs (and answers probes), all does both. Needs REDIS_URL unless all',
   }),
   API_KEY: Type.Optional(
     Type.String({

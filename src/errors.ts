@@ -12,6 +12,7 @@ export const Errors = {
     'The generator keeps failing and is paused (circuit open); try again after %s',
     503,
   ),
+  QueueUnavailable: createError('QUEUE_UNAVAILABLE', 'The job queue cannot be reached (%s); try again shortly', 503),
   ShuttingDown: createError('SHUTTING_DOWN', 'The service is shutting down; try again shortly', 503),
   InvalidNumber: createError('FST_ERR_VALIDATION', '%s must be a finite number', 400),
   InvalidIdea: createError('INVALID_IDEA', '%s', 400),

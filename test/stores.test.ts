@@ -1,10 +1,18 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
 import t from 'tap';
+import { RedisJobControl } from '../src/jobs/stores/redis-control.js';
+import { RedisEventLog } from '../src/jobs/stores/redis-event-log.js';
+import { FencedError } from '../src/jobs/stores/event-log.js';
+import { createFailFastRedis, waitUntilReady } from '../src/redis/fail-fast-client.js';
+import { RedisServer, redisMissing } from './fixtures/redis-server.js';
 import type { JobControl } from '../src/jobs/stores/control.js';
 import type { EventLog } from '../src/jobs/stores/event-log.js';
 import { MemoryJobControl } from '../src/jobs/stores/memory-control.js';
 import { MemoryEventLog } from '../src/jobs/stores/memory-event-log.js';
 import { MemoryJobQueue } from '../src/jobs/stores/memory-queue.js';
-import type { JobQueue } from '../src/jobs/stores/queue.js';
+import type { JobQueue, RunOutcome } from '../src/jobs/stores/queue.js';
 import type { JobEvent } from '../src/schemas/jobs.js';
 import { isoTime } from '../src/time.js';
 import type { JobStatus } from '../src/jobs/transitions.js';
@@ -14,8 +22,42 @@ import { waitFor } from './helper.js';
  * The contracts of the shared-state seams. Every implementation runs the same
  * checks: the in-memory ones here, a shared (Redis) one by adding its factory.
  */
-const eventLogs: Record<string, () => EventLog> = { memory: () => new MemoryEventLog() };
-const controls: Record<string, () => JobControl> = { memory: () => new MemoryJobControl() };
+const eventLogs: Record<string, () => EventLog | Promise<EventLog>> = { memory: () => new MemoryEventLog() };
+const controls: Record<string, () => JobControl | Promise<JobControl>> = { memory: () => new MemoryJobControl() };
+
+/** The cluster implementations, on a private redis-server; each log or control gets a key prefix of its own. */
+const redis = redisMissing ? undefined : await RedisServer.start(t);
+const silent = pino({ level: 'silent' });
+const connections: Redis[] = [];
+t.teardown(() => connections.forEach((c) => c.disconnect()));
+const connect = (waiting = false) => {
+  const url = redis!.url;
+  const c = waiting ? new Redis(url, { maxRetriesPerRequest: null }) : createFailFastRedis(url, 'test');
+  c.on('error', () => undefined);
+  connections.push(c);
+  return c;
+};
+/** A fail-fast client refuses commands until it is connected: the service waits for that at start-up too. */
+const connected = async () => {
+  const c = connect();
+  await waitUntilReady(c, 5000);
+  return c;
+};
+const redisEventLog = async (prefix = randomUUID(), lockKey = (id: string) => `${prefix}:lock:${id}`) =>
+  new RedisEventLog({
+    commands: await connected(),
+    reader: connect(true),
+    prefix,
+    lockKey,
+    retentionMs: 60_000,
+    log: silent,
+  });
+const redisControl = async (prefix = randomUUID(), instanceId = randomUUID()) =>
+  new RedisJobControl({ commands: await connected(), subscriber: connect(true), prefix, instanceId, log: silent });
+if (redis) {
+  eventLogs.redis = () => redisEventLog();
+  controls.redis = () => redisControl();
+}
 const queues: Record<string, (o: { concurrency: number; limit: number }) => JobQueue> = {
   memory: (o) => new MemoryJobQueue(o),
 };
@@ -39,7 +81,7 @@ function event(seq: number, status: JobStatus, extra: Partial<JobEvent> = {}): J
 
 for (const [name, create] of Object.entries(eventLogs)) {
   t.test(`${name} event log: numbered events, text so far, replay, live events until the end`, async (t) => {
-    const log = create();
+    const log = await create();
     t.teardown(() => log.close());
     t.equal(await log.snapshot(JOB), undefined, 'an unknown job has no log');
     t.equal(await log.subscribe(JOB, 0, () => {}), undefined);
@@ -67,6 +109,8 @@ for (const [name, create] of Object.entries(eventLogs)) {
     await log.append(event(8, 'processing', { attempt: 2 }), { reset: true });
     t.equal((await log.snapshot(JOB))?.text, '', 'a new attempt starts from empty text');
     await log.append(event(9, 'completed'), { replace: '# Spec' });
+    // A shared log delivers from its reader, a moment later.
+    await waitFor(() => live.length >= 2, { what: 'the live events' });
     t.same(
       live.map((e) => e.seq),
       [8, 9],
@@ -83,7 +127,7 @@ for (const [name, create] of Object.entries(eventLogs)) {
   });
 
   t.test(`${name} event log: a finished job's log is forgotten after its retention`, async (t) => {
-    const log = create();
+    const log = await create();
     t.teardown(() => log.close());
     await log.open(JOB, { status: 'queued', seq: 0, text: '' });
     await log.append(event(1, 'cancelled'));
@@ -96,7 +140,7 @@ for (const [name, create] of Object.entries(eventLogs)) {
 
 for (const [name, create] of Object.entries(controls)) {
   t.test(`${name} job control: cancel reaches the holder, waiting ends at the release`, async (t) => {
-    const control = create();
+    const control = await create();
     t.teardown(() => control.close());
     t.equal(await control.cancel(JOB, 'why'), 'unknown', 'nobody holds it');
     t.equal(await control.waitForEnd(JOB), true, 'nothing to wait for');
@@ -128,9 +172,9 @@ for (const [name, create] of Object.entries(queues)) {
     const finish = new Map<string, () => void>();
     queue.process(
       (jobId) =>
-        new Promise<void>((resolve) => {
+        new Promise<RunOutcome>((resolve) => {
           started.push(jobId);
-          finish.set(jobId, resolve);
+          finish.set(jobId, () => resolve('done'));
         }),
     );
     t.equal(await queue.hasRoom(), true);
@@ -150,3 +194,83 @@ for (const [name, create] of Object.entries(queues)) {
     t.same(started, ['a'], 'a handed-back job does not run here');
   });
 }
+
+t.test(
+  'redis event log: another instance follows a job live; a writer without the lock is refused',
+  { skip: redisMissing },
+  async (t) => {
+    const prefix = randomUUID();
+    const lockKey = (id: string) => `${prefix}:lock:${id}`;
+    const writer = await redisEventLog(prefix, lockKey);
+    const reader = await redisEventLog(prefix, lockKey);
+    t.teardown(() => Promise.all([writer.close(), reader.close()]));
+    const admin = await connected();
+
+    await writer.open(JOB, { status: 'queued', seq: 0, text: '' });
+    await writer.append(event(1, 'queued'));
+    await admin.set(lockKey(JOB), 'token-a');
+    await t.rejects(writer.append(event(2, 'started')), FencedError, 'no token while a worker holds the lock: refused');
+    await writer.open(JOB, { status: 'queued', seq: 0, text: '' }, 'token-a');
+    t.same(
+      await writer.snapshot(JOB),
+      { status: 'queued', seq: 1, text: '' },
+      'opening again keeps what the log holds',
+    );
+    await writer.append(event(2, 'started'));
+
+    const live: JobEvent[] = [];
+    const sub = await reader.subscribe(JOB, 0, (e) => live.push(e));
+    t.same(
+      sub?.replay.map((e) => e.seq),
+      [1, 2],
+      'the replay on another instance',
+    );
+    const second: JobEvent[] = [];
+    const late = await reader.subscribe(JOB, undefined, (e) => second.push(e));
+    for (let seq = 3; seq <= 40; seq++) await writer.append(event(seq, 'processing', { delta: `${seq};` }));
+    await waitFor(() => live.length === 38 && second.length === 38, { what: 'the live events on the other instance' });
+    t.same(
+      live.map((e) => e.seq),
+      Array.from({ length: 38 }, (_, i) => i + 3),
+      'every event once, in order',
+    );
+    t.same(second, live, 'two subscribers on one instance see the same events');
+
+    await admin.set(lockKey(JOB), 'token-b');
+    await t.rejects(writer.append(event(41, 'processing')), FencedError, 'another worker took the lock: refused');
+    const other = await redisEventLog(prefix, lockKey);
+    t.teardown(() => other.close());
+    await other.open(JOB, { status: 'queued', seq: 3, text: '' }, 'token-b');
+    await other.append(event(41, 'completed'), { replace: 'final' });
+    await waitFor(() => live.length === 39, { what: 'the end' });
+    t.equal(live.at(-1)?.status, 'completed', 'the new owner continues the numbering');
+    t.same(await reader.snapshot(JOB), { status: 'completed', seq: 41, text: 'final' });
+    t.ok((await admin.pttl(`${prefix}:job:{${JOB}}:events`)) > 0, "an ended job's keys expire");
+    sub?.close();
+    late?.close();
+  },
+);
+
+t.test(
+  'redis job control: a cancel reaches the instance holding the job; a wait ends on another',
+  { skip: redisMissing },
+  async (t) => {
+    const prefix = randomUUID();
+    const a = await redisControl(prefix);
+    const b = await redisControl(prefix);
+    t.teardown(() => Promise.all([a.close(), b.close()]));
+    const jobId = randomUUID();
+    await b.expect(jobId);
+    let ended = false;
+    const waiting = b.waitForEnd(jobId).then((value) => (ended = value));
+    const reasons: string[] = [];
+    const release = await a.hold(jobId, (reason) => (reasons.push(reason), 'cancelled'));
+    t.equal(await b.cancel(jobId, 'Cancelled on B'), 'cancelled', 'B asked A');
+    t.same(reasons, ['Cancelled on B']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    t.equal(ended, false, 'still in flight until A releases it');
+    release();
+    t.equal(await waiting, true, 'the wait on B ends with the release on A');
+    t.equal(await b.cancel(jobId, 'again'), 'unknown');
+  },
+);

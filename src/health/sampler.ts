@@ -259,6 +259,7 @@ export class HealthSampler {
         checkedAt: nowIso,
         queued: jobs.queued,
         running: jobs.running,
+        ...(jobs.clusterRunning !== undefined ? { clusterRunning: jobs.clusterRunning } : {}),
         queueLimit: config.JOB_QUEUE_LIMIT,
         completedLastHour: latest.jobsLastHour.completed,
         failedLastHour: latest.jobsLastHour.failed,

@@ -35,13 +35,47 @@ export class JobRowMirror {
   /** Jobs whose last write failed, with the error: the database cannot take writes. */
   private readonly failing = new Map<Job, string>();
   private readonly stopping = new AbortController();
+  /** Per job run under a lease: asks whether this instance still holds it before each write. */
+  private readonly fences = new WeakMap<Job, () => Promise<boolean>>();
+  /** Jobs another instance holds now: their writes from here are dropped. */
+  private readonly dropped = new WeakSet<Job>();
 
   constructor(
     private readonly ideas: IdeaRepository,
     private readonly log: FastifyBaseLogger,
   ) {}
 
+  /**
+   * Each write of the job's row first checks `holds()`; once it says no, the
+   * write and every later one are dropped and `onLost` is called. While the check
+   * cannot be made (Redis away) the write goes ahead: a finished job is not held
+   * back by the queue's outage.
+   */
+  fence(job: Job, holds: () => Promise<boolean>, onLost: () => void): void {
+    this.fences.set(job, async () => {
+      let held = true;
+      try {
+        held = await holds();
+      } catch {
+        // cannot tell: write
+      }
+      if (!held) {
+        this.drop(job);
+        onLost();
+      }
+      return held;
+    });
+  }
+
+  /** Writes nothing more for the job (another instance holds it). */
+  drop(job: Job): void {
+    this.dropped.add(job);
+    this.pending.delete(job);
+    this.failing.delete(job);
+  }
+
   write(job: Job, patch: RowPatch): void {
+    if (this.dropped.has(job)) return;
     const pending = this.pending.get(job);
     this.pending.set(job, pending ? merge(pending, patch) : patch);
     if (this.writers.has(job) || this.stopping.signal.aborted) return;
@@ -88,6 +122,8 @@ export class JobRowMirror {
     let patch = first;
     for (let retry = 1; ; retry++) {
       const { generatorMeta, ...columns } = patch;
+      const fence = this.fences.get(job);
+      if (this.dropped.has(job) || (fence && !(await fence()))) return;
       try {
         await this.ideas.update(job.ideaId, {
           status: job.status,

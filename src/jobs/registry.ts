@@ -9,12 +9,13 @@ import { CancelledError } from '../generators/errors.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
 import { canonicalJobId, type JobEvent, type JobSnapshot } from '../schemas/jobs.js';
+import { isoTime } from '../time.js';
 import { Job, lastEventFromRow, rowSeq, snapshotFromRow, type JobTimes } from './job.js';
 import { JobRowMirror } from './mirror.js';
 import { JobRunner, type FinishJob } from './runner.js';
 import type { JobControl } from './stores/control.js';
-import type { EventLog, TextChange } from './stores/event-log.js';
-import type { JobQueue } from './stores/queue.js';
+import { FencedError, type EventLog, type TextChange } from './stores/event-log.js';
+import type { JobLease, JobQueue, RunOutcome } from './stores/queue.js';
 import { isTerminal } from './transitions.js';
 
 export interface SubmitInput {
@@ -62,10 +63,12 @@ export class JobRegistry {
   private readonly mirror: JobRowMirror;
   private readonly runner: JobRunner;
   /** Each held job's release in job control, called once it has ended and its row is written. */
-  private readonly releases = new Map<Job, Promise<() => void>>();
+  private readonly releases = new Map<Job, Promise<(ended?: boolean) => void>>();
   private closing = false;
   private readonly counters = { completed: 0, failed: 0, cancelled: 0 };
   private readonly observers = new Set<JobObserver>();
+  /** Each job's last append to the event log, for steps that must follow it (a shared queue's add). */
+  private readonly appends = new WeakMap<Job, Promise<void>>();
 
   constructor(private readonly deps: RegistryDeps) {
     this.mirror = new JobRowMirror(deps.ideas, deps.log);
@@ -76,7 +79,12 @@ export class JobRegistry {
       finish: (...args) => this.finish(...args),
       log: deps.log,
     });
-    deps.queue.process((jobId) => this.runQueued(jobId));
+    deps.queue.process((jobId, lease) => this.runQueued(jobId, lease));
+  }
+
+  /** The ids of the jobs running in this process now. */
+  runningJobIds(): string[] {
+    return this.runner.runningJobIds();
   }
 
   /** Job rows the database refuses to take (full, read-only, gone), and why; undefined while writes land. */
@@ -85,9 +93,12 @@ export class JobRegistry {
   }
 
   get stats() {
+    const counts = this.deps.queue.counts();
     return {
-      queued: this.deps.queue.counts().waiting,
+      /** Jobs waiting for a runner: with a shared queue, across the cluster. */
+      queued: counts.waiting,
       running: this.runner.runningCount,
+      ...(counts.clusterRunning !== undefined ? { clusterRunning: counts.clusterRunning } : {}),
       retained: this.jobs.size,
       ...this.counters,
     };
@@ -128,10 +139,35 @@ export class JobRegistry {
       if (existing) return this.replay(existing, input);
       throw err;
     }
+    if (queue.shared) return this.submitShared(inserted);
     const job = await this.track(inserted, 0);
     job.emit('Queued');
     this.mirror.write(job, {});
     await queue.add(job.jobId);
+    return { jobId: job.jobId, ideaId: job.ideaId, status: job.status, created: true };
+  }
+
+  /**
+   * With a shared queue the job is not held here: its first event goes to the
+   * shared log, then the queue hands it to whichever instance has room. Until the
+   * queue has it, nothing is acknowledged: if Redis fails on the way, the row is
+   * removed again and the client gets a 503 it can retry with the same key.
+   */
+  private async submitShared(row: IdeaRow): Promise<SubmitResult> {
+    const { queue, control, events, ideas } = this.deps;
+    const job = this.newJob(row, 0);
+    try {
+      await control.expect(job.jobId);
+      await events.open(job.jobId, { status: 'queued', seq: 0, text: '' });
+      job.emit('Queued');
+      await this.appends.get(job);
+      this.mirror.write(job, {});
+      await queue.add(job.jobId);
+    } catch (err) {
+      await ideas.remove(row.id).catch(() => undefined);
+      if (err instanceof Errors.QueueUnavailable) throw err;
+      throw new Errors.QueueUnavailable((err as Error).message);
+    }
     return { jobId: job.jobId, ideaId: job.ideaId, status: job.status, created: true };
   }
 
@@ -156,14 +192,34 @@ export class JobRegistry {
     const live = this.jobs.get(jobId);
     if (live) return live.snapshot();
     const row = await this.deps.ideas.findByJobId(jobId);
-    return row ? snapshotFromRow(row) : undefined;
+    if (!row) return undefined;
+    const stored = snapshotFromRow(row);
+    if (!this.deps.queue.shared || isTerminal(row.status)) return stored;
+    // Running on another instance: the shared log is ahead of the row, which is written once a second.
+    const logged = await this.deps.events.snapshot(jobId).catch(() => undefined);
+    if (!logged || logged.seq <= stored.seq) return stored;
+    const [last] = await this.deps.events.after(jobId, logged.seq - 1).catch(() => []);
+    return {
+      ...stored,
+      status: logged.status,
+      seq: logged.seq,
+      text: logged.text,
+      ...(last
+        ? {
+            message: last.message,
+            attempt: last.attempt,
+            progress: last.progress,
+            ...(last.error ? { error: last.error } : {}),
+          }
+        : { progress: { ...stored.progress, chars: logged.text.length } }),
+    };
   }
 
   /** The job's last event: from the event log while it holds the job, else rebuilt from the row. */
   async lastEvent(rawJobId: string): Promise<JobEvent | undefined> {
     const jobId = canonicalJobId(rawJobId);
-    const logged = await this.deps.events.snapshot(jobId);
-    const [last] = logged ? await this.deps.events.after(jobId, logged.seq - 1) : [];
+    const logged = await this.deps.events.snapshot(jobId).catch(() => undefined);
+    const [last] = logged ? await this.deps.events.after(jobId, logged.seq - 1).catch(() => []) : [];
     if (last) return last;
     const row = await this.deps.ideas.findByJobId(jobId);
     return row ? lastEventFromRow(row) : undefined;
@@ -188,9 +244,38 @@ export class JobRegistry {
     const row = await this.deps.ideas.findByJobId(jobId);
     if (!row) throw new Errors.JobNotFound(jobId);
     if (isTerminal(row.status)) throw new Errors.JobAlreadyFinished(jobId, row.status);
+    if (this.deps.queue.shared) return this.cancelWaiting(row, reason);
     const now = Date.now();
     await this.deps.ideas.update(row.id, { status: 'cancelled', updatedAt: now, completedAt: now });
     return snapshotFromRow({ ...row, status: 'cancelled', updatedAt: now, completedAt: now });
+  }
+
+  /**
+   * A job in a shared queue that no instance holds: it is taken out of the queue,
+   * its row and log say cancelled, and whoever waits for it is told. A runner
+   * that took it meanwhile finds the row cancelled, or gets the cancel request
+   * sent once more at the end.
+   */
+  private async cancelWaiting(row: IdeaRow, reason: string): Promise<JobSnapshot> {
+    const { queue, events, control, ideas } = this.deps;
+    await queue.remove(row.jobId);
+    const last = await this.lastEvent(row.jobId);
+    const now = Date.now();
+    const seq = Math.max(last?.seq ?? 0, rowSeq(row)) + 1;
+    const metadata = { ...row.metadata, seq, message: reason };
+    const cancelled: IdeaRow = { ...row, status: 'cancelled', updatedAt: now, completedAt: now, metadata };
+    await ideas.update(row.id, { status: 'cancelled', updatedAt: now, completedAt: now, metadata });
+    const event: JobEvent = {
+      ...lastEventFromRow(cancelled),
+      timestamp: isoTime(now),
+      ...(last ? { attempt: last.attempt, progress: last.progress } : {}),
+    };
+    await events.append(event).catch((err: unknown) => {
+      this.deps.log.warn({ jobId: row.jobId, err: (err as Error).message }, 'cancel of a waiting job not logged');
+    });
+    await control.ended(row.jobId);
+    void control.cancel(row.jobId, reason).catch(() => undefined);
+    return snapshotFromRow(cancelled);
   }
 
   /** Cancels the job unless it has ended; false when there was nothing left to stop. */
@@ -218,24 +303,24 @@ export class JobRegistry {
    * history kept, or failed with INTERRUPTED when it has used all its attempts.
    */
   async recover(): Promise<{ requeued: number; failed: number }> {
-    const { ideas, config, queue, log } = this.deps;
+    const { ideas, queue, log } = this.deps;
     const rows = await ideas.listUnfinished();
     let requeued = 0;
     let failed = 0;
     for (const row of rows) {
       if (this.jobs.has(row.jobId)) continue;
+      if (queue.shared) {
+        // Safe on every instance, again and again: the queue holds each job id once, and whoever runs it checks its attempts.
+        await this.deps.control.expect(row.jobId);
+        await queue.add(row.jobId);
+        requeued++;
+        continue;
+      }
       const job = await this.track(row, rowSeq(row));
-      if (row.status !== 'queued' && row.attempts >= config.GEMINI_MAX_ATTEMPTS) {
-        this.finish(job, 'failed', 'Interrupted by a restart with no attempts left', {
-          code: 'INTERRUPTED',
-          message: `The service stopped while this job ran, and it had used all ${config.GEMINI_MAX_ATTEMPTS} attempts`,
-          retryable: false,
-        });
+      if (!this.requeue(job, row, 'Queued again after a restart')) {
         failed++;
         continue;
       }
-      job.emit('Queued again after a restart');
-      this.mirror.write(job, {});
       await queue.add(job.jobId);
       requeued++;
     }
@@ -262,22 +347,74 @@ export class JobRegistry {
     return () => this.observers.delete(observer);
   }
 
-  /** Holds a job in this process: its events go to the event log and the observers, cancels reach it. */
-  private async track(row: IdeaRow, seq: number): Promise<Job> {
-    const { events, control, log } = this.deps;
+  /**
+   * A job found unfinished (after a restart, or taken over from an instance that
+   * stopped): queued again with its history kept, or failed with INTERRUPTED when
+   * it has used all its attempts. False when it failed.
+   */
+  private requeue(job: Job, row: IdeaRow, message: string): boolean {
+    const max = this.deps.config.GEMINI_MAX_ATTEMPTS;
+    if (row.status !== 'queued' && row.attempts >= max) {
+      this.finish(job, 'failed', `${message}, with no attempts left`, {
+        code: 'INTERRUPTED',
+        message: `The service stopped while this job ran, and it had used all ${max} attempts`,
+        retryable: false,
+      });
+      return false;
+    }
+    job.emit(message);
+    this.mirror.write(job, {});
+    return true;
+  }
+
+  /** A job object whose events go to the event log and the observers, held by nobody yet. */
+  private newJob(row: IdeaRow, seq: number): Job {
+    const { events, log } = this.deps;
     const job: Job = new Job(row, seq, (event: JobEvent, text?: TextChange) => {
-      events.append(event, text).catch((err: unknown) => {
+      const appended = events.append(event, text).catch((err: unknown) => {
+        if (err instanceof FencedError) return this.lose(job);
         log.error({ err, jobId: event.jobId, seq: event.seq }, 'could not append a job event');
       });
+      this.appends.set(job, appended);
       for (const observer of this.observers) observer(event, job);
     });
-    await events.open(job.jobId, { status: job.status, seq, text: '' });
+    return job;
+  }
+
+  /**
+   * Holds a job in this process: its events go to the event log and the observers,
+   * cancels reach it. Under a lease (shared queue) its log and row writes are fenced
+   * by it, and losing it stops the job here.
+   */
+  private async track(row: IdeaRow, seq: number, lease?: JobLease): Promise<Job> {
+    const { events, control } = this.deps;
+    const job = this.newJob(row, seq);
+    await events.open(job.jobId, { status: job.status, seq, text: '' }, lease?.token);
+    if (lease) {
+      this.mirror.fence(
+        job,
+        () => lease.holds(),
+        () => this.lose(job),
+      );
+      lease.lost.addEventListener('abort', () => this.lose(job), { once: true });
+    }
     this.jobs.set(job.jobId, job);
     this.releases.set(
       job,
       control.hold(job.jobId, (reason) => this.cancelHeld(job, reason)),
     );
     return job;
+  }
+
+  /** Another instance holds the job now: stop it here and write nothing more about it. */
+  private lose(job: Job): void {
+    if (this.jobs.get(job.jobId) !== job || job.terminal) return;
+    this.deps.log.warn({ jobId: job.jobId }, 'lost the lease on a running job; stopping it here');
+    this.jobs.delete(job.jobId);
+    this.runner.abandon(job);
+    this.mirror.drop(job);
+    void this.releases.get(job)?.then((release) => release(false));
+    this.releases.delete(job);
   }
 
   /** A cancel request for a job held here, from whichever instance it came. */
@@ -288,16 +425,35 @@ export class JobRegistry {
     return 'cancelled';
   }
 
-  /** What the queue hands out: a job held here, or (shared queue) one accepted elsewhere, loaded from its row. */
-  private async runQueued(jobId: string): Promise<void> {
-    if (this.closing) return;
+  /**
+   * What the queue hands out: a job held here, or (shared queue, under a lease)
+   * one accepted anywhere, loaded from its row, its seq continued from the shared
+   * log. A job another instance was running when it stopped is queued again first.
+   */
+  private async runQueued(jobId: string, lease?: JobLease): Promise<RunOutcome> {
+    const { ideas, events, queue } = this.deps;
+    if (this.closing) return queue.shared ? 'handed-back' : 'done';
     let job = this.jobs.get(jobId);
     if (!job) {
-      const row = await this.deps.ideas.findByJobId(jobId);
-      if (!row || isTerminal(row.status)) return;
-      job = await this.track(row, rowSeq(row));
+      const row = await ideas.findByJobId(jobId);
+      if (!row || isTerminal(row.status)) return 'done';
+      const logged = lease ? await events.snapshot(jobId).catch(() => undefined) : undefined;
+      job = await this.track(row, Math.max(rowSeq(row), logged?.seq ?? 0), lease);
+      if (lease) {
+        // Cancelled while this instance was taking it: the row says so now that cancels reach us.
+        const now = await ideas.findByJobId(jobId);
+        if (!now || isTerminal(now.status)) {
+          this.jobs.delete(jobId);
+          void this.releases.get(job)?.then((release) => release());
+          this.releases.delete(job);
+          return 'done';
+        }
+        if (row.status !== 'queued' && !this.requeue(job, row, 'Queued again: the instance running it stopped'))
+          return 'done';
+      }
     }
-    if (!job.terminal) await this.runner.run(job);
+    if (job.terminal) return 'done';
+    return this.runner.run(job);
   }
 
   /** Ends a job: the terminal event, the row, the counters, and its release once the row is written. */

@@ -8,10 +8,13 @@ import type { JobError, JobEvent } from '../schemas/jobs.js';
 import { sleep } from '../time.js';
 import type { Job } from './job.js';
 import type { JobRowMirror } from './mirror.js';
+import type { RunOutcome } from './stores/queue.js';
 import type { TerminalStatus } from './transitions.js';
 
 /** How often streamed text is written to the idea row while a job runs. */
 const TEXT_FLUSH_MS = 1000;
+/** How long a job handed back at shutdown waits for its row to say queued before another instance may take it. */
+const HAND_BACK_WAIT_MS = 5000;
 
 /** Ends a job: the registry's business (counters, retention, release), called by the runner. */
 export type FinishJob = (
@@ -39,6 +42,8 @@ export interface RunnerDeps {
 export class JobRunner {
   private readonly running = new Set<Job>();
   private readonly interrupted = new WeakSet<Job>();
+  /** Jobs whose lease went to another instance: stopped here without a word to the row or the log. */
+  private readonly lost = new WeakSet<Job>();
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -64,7 +69,18 @@ export class JobRunner {
     }
   }
 
-  async run(job: Job): Promise<void> {
+  /** Stops a job this instance no longer holds (its lease lapsed): the generator is killed, nothing more is written. */
+  abandon(job: Job): void {
+    this.lost.add(job);
+    job.abort.abort(new CancelledError('Another instance holds this job now'));
+  }
+
+  /** The ids of the jobs running here. */
+  runningJobIds(): string[] {
+    return [...this.running].map((job) => job.jobId);
+  }
+
+  async run(job: Job): Promise<RunOutcome> {
     const { config, generator, mirror, finish } = this.deps;
     const log = this.deps.log.child({ jobId: job.jobId, ideaId: job.ideaId });
     this.running.add(job);
@@ -100,30 +116,33 @@ export class JobRunner {
               log.warn({ tool: tool.name }, 'generator asked to use a tool; tools are not auto-approved');
             },
           });
-          if (job.terminal) return;
+          if (this.lost.has(job)) return 'lost';
+          if (job.terminal) return 'done';
           job.setText(output.text);
           const processingTimeMs = Date.now() - job.startedAt;
           const result = { outputLength: output.text.length, processingTimeMs };
           finish(job, 'completed', 'Specification ready', undefined, result, output.metadata);
           log.info({ attempt, processingTimeMs, outputLength: output.text.length }, 'job completed');
-          return;
+          return 'done';
         } catch (err) {
-          if (job.terminal) return;
+          if (this.lost.has(job)) return 'lost';
+          if (job.terminal) return 'done';
           if (this.interrupted.has(job)) return this.leaveForNextStart(job, log);
           const error = asGeneratorError(err);
           log.warn({ attempt, code: error.code, retryable: error.retryable, err: error.message }, 'attempt failed');
           if (!error.retryable || attempt >= config.GEMINI_MAX_ATTEMPTS) {
             const tries = `${attempt} attempt${attempt > 1 ? 's' : ''}`;
             finish(job, 'failed', `Failed after ${tries}: ${error.message}`, error.toJSON());
-            return;
+            return 'done';
           }
           const delay = backoffDelay(attempt, config.GEMINI_RETRY_BASE_MS, config.GEMINI_RETRY_MAX_MS);
           job.emit(`Attempt ${attempt} failed (${error.code}); retrying in ${delay} ms`, { error: error.toJSON() });
           try {
             await sleep(delay, job.abort.signal);
           } catch {
+            if (this.lost.has(job)) return 'lost';
             if (this.interrupted.has(job)) return this.leaveForNextStart(job, log);
-            return;
+            return 'done';
           }
         }
       }
@@ -132,17 +151,25 @@ export class JobRunner {
       log.error({ err }, 'job crashed');
       const error = { code: 'INTERNAL', message: 'The job failed because of an internal error', retryable: false };
       if (!job.terminal) finish(job, 'failed', 'Internal error', error);
+      return 'done';
     } finally {
       clearInterval(flushTimer);
       this.running.delete(job);
     }
   }
 
-  /** A job cut short by shutdown goes back to queued in the database, without losing the attempt it was on. */
-  private leaveForNextStart(job: Job, log: FastifyBaseLogger): void {
-    log.info('job interrupted by shutdown; it will run again at the next start');
+  /**
+   * A job cut short by shutdown goes back to queued in the database, the attempt
+   * it was on not counted; it is handed back once that row is written, because
+   * with a shared queue another instance may take it at once.
+   */
+  private async leaveForNextStart(job: Job, log: FastifyBaseLogger): Promise<RunOutcome> {
+    log.info('job interrupted by shutdown; it will run again on the next instance to take it');
+    job.emit('This instance is shutting down; the job goes back to the queue');
     const attempts = Math.max(0, job.attempt - 1);
     this.deps.mirror.write(job, { status: 'queued', attempts, generatedSpec: '', outputLength: 0 });
+    await this.deps.mirror.settled(job, HAND_BACK_WAIT_MS);
+    return 'handed-back';
   }
 
   private writeText(job: Job): void {

@@ -73,7 +73,7 @@ export function createPrometheus(sources: PrometheusSources) {
   });
   new Gauge({
     name: 'idea2spec_jobs_queued',
-    help: 'Queue depth: jobs waiting for a runner slot',
+    help: 'Queue depth: jobs waiting for a runner slot (in cluster mode, across every instance)',
     registers,
     collect() {
       this.set(sources.jobs.stats.queued);
@@ -85,6 +85,14 @@ export function createPrometheus(sources: PrometheusSources) {
     registers,
     collect() {
       this.set(sources.jobs.stats.running);
+    },
+  });
+  new Gauge({
+    name: 'idea2spec_cluster_jobs_running',
+    help: 'Cluster mode: jobs running on any instance (0 in one process: see idea2spec_jobs_running)',
+    registers,
+    collect() {
+      this.set(sources.jobs.stats.clusterRunning ?? 0);
     },
   });
   new Gauge({

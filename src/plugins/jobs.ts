@@ -1,32 +1,121 @@
+import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
+import { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { newInstanceId } from '../instance-id.js';
 import { JobRegistry } from '../jobs/registry.js';
+import { BullMqJobQueue } from '../jobs/stores/bullmq-queue.js';
+import type { JobControl } from '../jobs/stores/control.js';
 import type { EventLog } from '../jobs/stores/event-log.js';
 import { MemoryJobControl } from '../jobs/stores/memory-control.js';
 import { MemoryEventLog } from '../jobs/stores/memory-event-log.js';
 import { MemoryJobQueue } from '../jobs/stores/memory-queue.js';
+import type { JobQueue } from '../jobs/stores/queue.js';
+import { RedisJobControl } from '../jobs/stores/redis-control.js';
+import { RedisEventLog } from '../jobs/stores/redis-event-log.js';
+import { closeRedis, createFailFastRedis, waitUntilReady } from '../redis/fail-fast-client.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     jobs: JobRegistry;
     /** Every job's numbered events and text so far: what WebSocket subscriptions read. */
     jobEvents: EventLog;
+    /** This running instance's name in shared state (cluster mode) and logs. */
+    instanceId: string;
   }
+}
+
+/** Prefix of the keys and channels the service keeps in Redis (BullMQ's own are `bull:<queue>:…`). */
+const REDIS_PREFIX = 'idea2spec';
+const QUEUE_NAME = 'idea2spec-jobs';
+/** Stalls a job survives in BullMQ; its generator attempts are counted by the runner, which ends it at GEMINI_MAX_ATTEMPTS. */
+const MAX_STALLS = 100;
+
+interface Stores {
+  queue: JobQueue;
+  events: EventLog;
+  control: JobControl;
+  /** Calls `recover` each time Redis is reachable again after an outage (its data may be gone). */
+  onReconnect(recover: () => void): void;
+  close(): Promise<void>;
+}
+
+function memoryStores(config: Config): Stores {
+  return {
+    queue: new MemoryJobQueue({ concurrency: config.JOB_CONCURRENCY, limit: config.JOB_QUEUE_LIMIT }),
+    events: new MemoryEventLog(),
+    control: new MemoryJobControl(),
+    onReconnect: () => {},
+    close: async () => {},
+  };
+}
+
+/** Cluster mode: BullMQ for the queue, a Redis stream per job for its events, pub/sub for cancels and ends. */
+async function redisStores(url: string, config: Config, instanceId: string, log: FastifyBaseLogger): Promise<Stores> {
+  const commands = createFailFastRedis(url, 'idea2spec-jobs');
+  commands.on('error', () => undefined);
+  const queue = new BullMqJobQueue({
+    url,
+    name: QUEUE_NAME,
+    concurrency: config.JOB_CONCURRENCY,
+    limit: config.JOB_QUEUE_LIMIT,
+    work: config.ROLE !== 'api',
+    lockDurationMs: config.JOB_LOCK_DURATION_MS,
+    stalledIntervalMs: config.JOB_STALLED_INTERVAL_MS,
+    timeoutMs: config.JOB_ENQUEUE_TIMEOUT_MS,
+    maxStalledCount: MAX_STALLS,
+    log,
+  });
+  const waitingConnection = (name: string) =>
+    new Redis(url, { connectionName: name, maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
+  const events = new RedisEventLog({
+    commands,
+    reader: waitingConnection('idea2spec-events'),
+    prefix: REDIS_PREFIX,
+    lockKey: (jobId) => queue.lockKey(jobId),
+    retentionMs: config.JOB_RETENTION_MS,
+    log,
+  });
+  const control = new RedisJobControl({
+    commands,
+    subscriber: waitingConnection('idea2spec-control'),
+    prefix: REDIS_PREFIX,
+    instanceId,
+    log,
+  });
+  if (!(await waitUntilReady(commands, config.JOB_ENQUEUE_TIMEOUT_MS)))
+    log.warn('Redis is not reachable yet: new ideas get 503 until it is, and unfinished jobs are queued once it is');
+  let readyBefore = commands.status === 'ready';
+  const reconnectListeners: Array<() => void> = [];
+  commands.on('ready', () => {
+    if (readyBefore) for (const listener of reconnectListeners) listener();
+    readyBefore = true;
+  });
+  return {
+    queue,
+    events,
+    control,
+    onReconnect: (listener) => reconnectListeners.push(listener),
+    close: () => closeRedis(commands),
+  };
 }
 
 /**
  * The job registry, and the one place where the shared-state seams get their
- * implementation: the queue, the event log and job control are in-memory here
- * (one process); cluster mode swaps in shared ones without touching their users.
- * Unfinished jobs from a previous run are recovered before the server listens;
- * on close, running jobs get SHUTDOWN_GRACE_MS to finish and the rest are left
- * queued for the next start.
+ * implementation: in one process the queue, the event log and job control live
+ * in memory; with REDIS_URL (cluster mode) they are BullMQ and Redis, shared by
+ * every instance. Unfinished jobs are recovered before the server listens (in
+ * cluster mode also whenever Redis comes back); on close, running jobs get
+ * SHUTDOWN_GRACE_MS to finish and the rest are handed back to the queue.
  */
 export default fp(
   async function jobsPlugin(app) {
     const { config } = app;
-    const queue = new MemoryJobQueue({ concurrency: config.JOB_CONCURRENCY, limit: config.JOB_QUEUE_LIMIT });
-    const events = new MemoryEventLog();
-    const control = new MemoryJobControl();
+    const instanceId = newInstanceId();
+    const stores = config.REDIS_URL
+      ? await redisStores(config.REDIS_URL, config, instanceId, app.log)
+      : memoryStores(config);
+    const { queue, events, control } = stores;
     const registry = new JobRegistry({
       config,
       ideas: app.ideas,
@@ -39,10 +128,25 @@ export default fp(
     });
     app.decorate('jobs', registry);
     app.decorate('jobEvents', events);
-    await registry.recover();
+    app.decorate('instanceId', instanceId);
+    const recover = async () => {
+      try {
+        await registry.recover();
+      } catch (err) {
+        app.log.warn(
+          { err: (err as Error).message },
+          'unfinished jobs not queued yet; trying again when Redis is back',
+        );
+      }
+    };
+    if (queue.shared) {
+      await recover();
+      stores.onReconnect(() => void recover());
+    } else await registry.recover();
     app.addHook('preClose', async () => registry.shutdown(config.SHUTDOWN_GRACE_MS));
     app.addHook('onClose', async () => {
-      await Promise.all([events.close(), control.close()]);
+      await Promise.all([events.close(), control.close(), queue.close()]);
+      await stores.close();
     });
   },
   { name: 'jobs', dependencies: ['config', 'db', 'gemini'] },

@@ -67,7 +67,11 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
           idempotencyKey: request.headers['idempotency-key'],
         });
       } catch (err) {
-        if (err instanceof Errors.QueueFull || err instanceof Errors.ShuttingDown)
+        if (
+          err instanceof Errors.QueueFull ||
+          err instanceof Errors.QueueUnavailable ||
+          err instanceof Errors.ShuttingDown
+        )
           void reply.header('retry-after', '5');
         if (err instanceof Errors.GeneratorUnavailable) {
           const nextProbeAt = app.circuit.state().nextProbeAt;

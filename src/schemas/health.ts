@@ -67,8 +67,11 @@ export const ServicesHealth = Type.Object({
   websocket: Type.Object({ ...ServiceBase, connections: Type.Integer(), subscriptions: Type.Integer() }),
   jobs: Type.Object({
     ...ServiceBase,
-    queued: Type.Integer(),
-    running: Type.Integer(),
+    queued: Type.Integer({ description: 'Jobs waiting for a runner; in cluster mode, across every instance' }),
+    running: Type.Integer({ description: 'Jobs running on this instance' }),
+    clusterRunning: Type.Optional(
+      Type.Integer({ description: 'Cluster mode: jobs running on any instance (BullMQ active jobs)' }),
+    ),
     queueLimit: Type.Integer(),
     completedLastHour: Type.Integer(),
     failedLastHour: Type.Integer(),

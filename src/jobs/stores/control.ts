@@ -16,9 +16,17 @@ export interface JobControl {
   /**
    * This instance holds the job (queued or running here): cancel requests for it
    * reach `onCancel`. The returned release is called once the job has ended and
-   * its row is written; that is what `waitForEnd` waits for.
+   * its row is written; that is what `waitForEnd` waits for. Released with
+   * `false`, the job did not end here (its lease was lost to another instance).
    */
-  hold(jobId: string, onCancel: CancelHandler): Promise<() => void>;
+  hold(jobId: string, onCancel: CancelHandler): Promise<(ended?: boolean) => void>;
+  /**
+   * The job was accepted and is on its way to a runner that may be on another
+   * instance: `waitForEnd` waits for it from now on.
+   */
+  expect(jobId: string): Promise<void>;
+  /** A job nobody held has ended (cancelled while it waited): whoever waits for it stops waiting. */
+  ended(jobId: string): Promise<void>;
   /** Asks whoever holds the job to cancel it. */
   cancel(jobId: string, reason: string): Promise<CancelOutcome>;
   /**

@@ -30,11 +30,17 @@ export interface EventLogSubscription {
  * contract as the in-memory one.
  */
 export interface EventLog {
-  /** Starts a job's log, or resumes it at `start.seq` after a restart. */
-  open(jobId: string, start: EventLogSnapshot): Promise<void>;
+  /**
+   * Starts a job's log, or resumes it at `start.seq` after a restart. A shared log
+   * keeps what it already holds when that is further on. `writerToken` is the
+   * lease this instance runs the job under: the job's appends from here are
+   * refused once another instance holds it.
+   */
+  open(jobId: string, start: EventLogSnapshot, writerToken?: string): Promise<void>;
   /**
    * Appends the job's next event: its seq must be the last one + 1, so a second
    * writer is refused instead of interleaving. Live subscribers get it in order.
+   * Rejects with a FencedError when another instance holds the job now.
    */
   append(event: JobEvent, text?: TextChange): Promise<void>;
   /** Retained events with seq > afterSeq, oldest first (older ones may have been trimmed). */
@@ -53,4 +59,12 @@ export interface EventLog {
   /** Forgets a finished job's log after `ms` (JOB_RETENTION_MS). */
   expire(jobId: string, ms: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** An append from an instance that no longer holds the job: it must stop writing and stop the job here. */
+export class FencedError extends Error {
+  constructor(jobId: string, why: string) {
+    super(`Job ${jobId}: ${why}`);
+    this.name = 'FencedError';
+  }
 }

@@ -10,7 +10,7 @@ interface Held {
 export class MemoryJobControl implements JobControl {
   private readonly held = new Map<string, Held>();
 
-  async hold(jobId: string, onCancel: CancelHandler): Promise<() => void> {
+  async hold(jobId: string, onCancel: CancelHandler): Promise<(ended?: boolean) => void> {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const entry: Held = { onCancel, released, release };
@@ -20,6 +20,11 @@ export class MemoryJobControl implements JobControl {
       entry.release();
     };
   }
+
+  /** One process holds every job it accepts from the start: nothing to expect. */
+  async expect(): Promise<void> {}
+
+  async ended(): Promise<void> {}
 
   async cancel(jobId: string, reason: string): Promise<CancelOutcome> {
     const entry = this.held.get(jobId);

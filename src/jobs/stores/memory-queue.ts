@@ -9,6 +9,7 @@ export interface MemoryQueueOptions {
 
 /** The queue of one process: p-queue with a concurrency limit. */
 export class MemoryJobQueue implements JobQueue {
+  readonly shared = false;
   private readonly queue: PQueue;
   private readonly queued = new Set<string>();
   private run: JobRunner | undefined;
@@ -37,6 +38,11 @@ export class MemoryJobQueue implements JobQueue {
       .finally(() => this.queued.delete(jobId));
   }
 
+  /** A job waiting here is held by this process, so a cancel reaches it directly: nothing to take out. */
+  async remove(): Promise<boolean> {
+    return false;
+  }
+
   counts(): QueueCounts {
     return { waiting: this.queue.size, running: this.queue.pending };
   }
@@ -49,4 +55,6 @@ export class MemoryJobQueue implements JobQueue {
   async idle(): Promise<void> {
     await this.queue.onPendingZero();
   }
+
+  async close(): Promise<void> {}
 }

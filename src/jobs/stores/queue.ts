@@ -4,9 +4,29 @@ export interface QueueCounts {
   waiting: number;
   /** Jobs holding a runner slot here. */
   running: number;
+  /** With a shared queue: jobs running on any instance. */
+  clusterRunning?: number;
 }
 
-export type JobRunner = (jobId: string) => Promise<void>;
+/**
+ * What a shared queue gives the runner with each job: proof that this instance
+ * holds it. `lost` aborts once the queue's lock on the job lapsed (another
+ * instance may take it); `holds()` asks the queue whether the lock is still ours.
+ */
+export interface JobLease {
+  token: string;
+  lost: AbortSignal;
+  holds(): Promise<boolean>;
+}
+
+/**
+ * How a run ended: done (the job ended, or there was nothing to run), handed
+ * back (shutdown: the job goes back to the queue, its attempt not counted), or
+ * lost (the lease lapsed and another instance may run it: write nothing more).
+ */
+export type RunOutcome = 'done' | 'handed-back' | 'lost';
+
+export type JobRunner = (jobId: string, lease?: JobLease) => Promise<RunOutcome>;
 
 /**
  * The bounded queue in front of the runners: admission (JOB_QUEUE_LIMIT waiting
@@ -15,6 +35,8 @@ export type JobRunner = (jobId: string) => Promise<void>;
  * loads, so a shared queue (BullMQ, job id = job UUID) fits the same contract.
  */
 export interface JobQueue {
+  /** True when other instances share the queue (cluster mode): jobs accepted here may run elsewhere. */
+  readonly shared: boolean;
   /** Hands queued jobs to `run`, at most `concurrency` at once in this process. */
   process(run: JobRunner): void;
   /** Whether one more job may be accepted now. */
@@ -24,6 +46,8 @@ export interface JobQueue {
    * (start-up recovery). Adding a job id the queue already holds does nothing.
    */
   add(jobId: string): Promise<void>;
+  /** Takes a job that no runner holds yet out of the queue; false when it was not waiting. */
+  remove(jobId: string): Promise<boolean>;
   counts(): QueueCounts;
   /**
    * Stops handing out jobs and hands the waiting ones back: their rows stay
@@ -32,4 +56,6 @@ export interface JobQueue {
   stop(): Promise<void>;
   /** Resolves once no `run` is in progress in this process. */
   idle(): Promise<void>;
+  /** Lets go of connections (after idle). */
+  close(): Promise<void>;
 }
