@@ -196,8 +196,10 @@ export class JobRegistry {
     const stored = snapshotFromRow(row);
     if (!this.deps.queue.shared || isTerminal(row.status)) return stored;
     // Running on another instance: the shared log is ahead of the row, which is written once a second.
+    // At the same seq the log still wins: its status, seq and text are one atomic read, while the row's
+    // seq is the job's when the write ran and its text the one of the last flush before it (older).
     const logged = await this.deps.events.snapshot(jobId).catch(() => undefined);
-    if (!logged || logged.seq <= stored.seq) return stored;
+    if (!logged || logged.seq < stored.seq) return stored;
     const [last] = await this.deps.events.after(jobId, logged.seq - 1).catch(() => []);
     return {
       ...stored,
