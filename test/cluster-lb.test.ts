@@ -30,7 +30,7 @@ t.test(
 
     const generations = clients.flatMap((client, c) =>
       Array.from({ length: JOBS_PER_CLIENT }, async (_, j) => {
-        const idea = `A carpool board for the school run, family ${c * JOBS_PER_CLIENT + j + 1}`;
+        const idea = `A carpool board for the school run (family ${c * JOBS_PER_CLIENT + j + 1} of ${CLIENTS * JOBS_PER_CLIENT})`;
         const updates: JobEvent[] = [];
         const transports: Transport[] = [];
         const spec = await client.generateSpec(idea, {
