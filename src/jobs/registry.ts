@@ -373,7 +373,13 @@ export class JobRegistry {
   private newJob(row: IdeaRow, seq: number): Job {
     const { events, log } = this.deps;
     const job: Job = new Job(row, seq, (event: JobEvent, text?: TextChange) => {
-      const appended = events.append(event, text).catch((err: unknown) => {
+      const append = () => events.append(event, text);
+      // With a shared queue a client that sees the end reads the idea next, on any instance: the terminal
+      // event waits for the row that finish() writes right after it (or ROW_WAIT_MS), so that read finds it ended.
+      const rowFirst = this.deps.queue.shared && isTerminal(event.status);
+      const appended = (
+        rowFirst ? Promise.resolve().then(() => this.mirror.settled(job, ROW_WAIT_MS).then(append)) : append()
+      ).catch((err: unknown) => {
         if (err instanceof FencedError) return this.lose(job);
         log.error({ err, jobId: event.jobId, seq: event.seq }, 'could not append a job event');
       });
@@ -450,12 +456,29 @@ export class JobRegistry {
           this.releases.delete(job);
           return 'done';
         }
-        if (row.status !== 'queued' && !this.requeue(job, row, 'Queued again: the instance running it stopped'))
+        if (row.status !== 'queued' && !this.requeue(job, row, 'Queued again: the instance running it stopped')) {
+          await this.lastAppend(job);
           return 'done';
+        }
       }
     }
     if (job.terminal) return 'done';
-    return this.runner.run(job);
+    const outcome = await this.runner.run(job);
+    await this.lastAppend(job);
+    return outcome;
+  }
+
+  /**
+   * The queue's lock fences the job's log, and the end is appended only after its row: the lock is given up
+   * once that last event is in, or after ROW_WAIT_MS (Redis may be away; the row holds the end meanwhile).
+   */
+  private async lastAppend(job: Job): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.appends.get(job),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ROW_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Ends a job: the terminal event, the row, the counters, and its release once the row is written. */
