@@ -44,7 +44,7 @@ export const ConfigSchema = Type.Object({
     Type.String({
       pattern: '^rediss?://',
       description:
-        'Cluster mode: Redis shared by every instance (rate limits now; jobs, events and cancels as cluster mode is completed). Unset: one process, no Redis',
+        'Cluster mode: Redis shared by every instance (rate limits, the circuit breaker and the list of live instances now; jobs, events and cancels as cluster mode is completed). Unset: one process, no Redis',
     }),
   ),
   ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {

@@ -327,4 +327,9 @@ export class JobRegistry {
       this.releases.delete(job);
     });
   }
+
+  /** The ids of the jobs this process is running now (cluster presence shows them per instance). */
+  runningJobIds(): string[] {
+    return this.runner.runningJobIds();
+  }
 }

@@ -47,6 +47,11 @@ export class JobRunner {
     return this.running.size;
   }
 
+  /** The ids of the jobs holding a runner slot in this process. */
+  runningJobIds(): string[] {
+    return [...this.running].map((job) => job.jobId);
+  }
+
   /**
    * Gives the running jobs up to graceMs to end, then interrupts the rest: their
    * rows go back to queued, the attempt they were on not counted.
