@@ -24,7 +24,7 @@ const runningOn = async (app: FastifyInstance, id: string) =>
   (await instances(app)).find((i) => i.id === id)?.runningJobs;
 
 t.test(
-  'instances sharing Redis list each other in /api/health with what each runs, and one that closes drops off',
+  'instances sharing Redis list each other in /api/health with what each runs, through a Redis restart; one that closes drops off',
   { skip: redisMissing },
   async (t) => {
     const redis = await RedisServer.start(t);
@@ -70,6 +70,19 @@ t.test(
     await waitFor(async () => (await runningOn(b, a.cluster.instanceId))?.length === 0, {
       what: 'the finished job to leave the list',
     });
+
+    // Redis away: nobody can tell who else is alive, so each lists only itself; back: both again, no restart.
+    await redis.stop();
+    await waitFor(async () => ids(await instances(b)).join() === b.cluster.instanceId, {
+      what: 'B to stop vouching for A',
+    });
+    t.same(ids(await instances(a)), [a.cluster.instanceId], 'and A for B');
+    await redis.start();
+    for (const app of [a, b])
+      await waitFor(async () => ids(await instances(app)).join() === both.join(), {
+        what: 'the heartbeats to resume',
+      });
+    t.same(ids(await instances(b)), both, 'each sees both again once Redis is back');
 
     await a.close();
     await waitFor(async () => ids(await instances(b)).join() === b.cluster.instanceId, {

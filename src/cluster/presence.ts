@@ -43,14 +43,15 @@ export interface PresenceOptions {
  * Which instances of the cluster are alive and what each is running: every instance
  * writes a record into Redis every HEARTBEAT_MS with a TTL of three heartbeats, and
  * deletes it when it closes. `instances()` answers from the list the last heartbeat read,
- * so it never waits on Redis; while Redis is unreachable it keeps that list, with this
- * instance's own entry current.
+ * so it never waits on Redis; this instance's own entry is always current.
  */
 export class Presence {
   private readonly redis: Redis;
   private readonly startedAt = isoTime(Date.now());
   private timer: NodeJS.Timeout | undefined;
   private others: Record[] = [];
+  /** When the list of others was last read (this process's clock). */
+  private readAt = 0;
   private closed = false;
 
   constructor(private readonly options: PresenceOptions) {
@@ -90,14 +91,19 @@ export class Presence {
         TTL_MS,
       )) as string[];
       this.others = records.map((r) => JSON.parse(r) as Record).filter((r) => r.id !== this.options.id);
+      this.readAt = Date.now();
     } catch {
       // Redis unreachable: keep the last list (health reports Redis itself)
     }
   }
 
-  /** The instances alive at the last heartbeat, this one first. */
+  /**
+   * The instances alive at the last heartbeat, this one first. A list older than a record's
+   * lifetime (Redis unreachable) says nothing about the others any more: then only this one.
+   */
   instances(): ClusterInstance[] {
-    const others = [...this.others].sort((a, b) => a.id.localeCompare(b.id)).map((r) => ({ ...r, self: false }));
+    const known = Date.now() - this.readAt <= TTL_MS ? this.others : [];
+    const others = [...known].sort((a, b) => a.id.localeCompare(b.id)).map((r) => ({ ...r, self: false }));
     return [{ ...this.record(), self: true }, ...others];
   }
 
