@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
+import { SharedCircuitBreaker } from '../src/cluster/shared-circuit-breaker.js';
+import { GeneratorError } from '../src/generators/errors.js';
 import { RedisServer, redisMissing } from './fixtures/redis-server.js';
 import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
 
@@ -89,5 +91,32 @@ t.test(
     const refused = await submit(app, IDEA);
     t.equal(refused.statusCode, 503);
     t.equal(refused.json().code, 'GENERATOR_UNAVAILABLE');
+  },
+);
+
+t.test(
+  'a probe that proves nothing (a non-retryable error) hands the probe on at once, to any instance',
+  { skip: redisMissing },
+  async (t) => {
+    const redis = await RedisServer.start(t);
+    const breaker = () => {
+      const shared = new SharedCircuitBreaker({ url: redis.url, threshold: 1, cooldownMs: 200 });
+      t.after(() => shared.close());
+      return shared;
+    };
+    const [x, y] = [breaker(), breaker()];
+    for (const shared of [x, y]) t.ok(await shared.connected(5000), 'connected to Redis');
+    await t.rejects(x.run(() => Promise.reject(new GeneratorError('GENERATOR_CRASHED', 'down', true))));
+    await waitFor(() => x.state().state === 'half-open' && y.state().state === 'half-open', {
+      what: 'the cool-down to end on both',
+    });
+    await t.rejects(
+      x.run(() => Promise.reject(new GeneratorError('GEMINI_AUTH', 'no login', false))),
+      { code: 'GEMINI_AUTH' },
+      "x's probe ends with an answer that says nothing about an outage",
+    );
+    t.equal(await y.run(() => Promise.resolve('fine')), 'fine', 'y probes next, without waiting for the lock to lapse');
+    t.match(y.state(), { state: 'closed', failures: 0 });
+    await waitFor(() => x.state().state === 'closed', { what: 'x to see the circuit closed' });
   },
 );

@@ -6,7 +6,7 @@ import {
   type CircuitBreakerOptions,
   type CircuitCounts,
 } from '../generators/circuit-breaker.js';
-import { closeRedis, createFailFastRedis } from '../redis/fail-fast-client.js';
+import { closeRedis, createFailFastRedis, waitUntilReady } from '../redis/fail-fast-client.js';
 
 const KEY = 'idea2spec:circuit';
 const PROBE_KEY = 'idea2spec:circuit:probe';
@@ -101,6 +101,14 @@ export class SharedCircuitBreaker extends CircuitBreaker {
     this.subscriber.on('message', () => this.refresh());
     this.subscriber.subscribe(CHANNEL).catch(onError);
     this.timer = setInterval(() => this.refresh(), REFRESH_MS).unref();
+  }
+
+  /**
+   * Resolves once connected to Redis (true), or after timeoutMs either way: until then this
+   * instance counts on its own. The service does not wait for it; a test that needs the shared view from the first call does.
+   */
+  connected(timeoutMs: number): Promise<boolean> {
+    return waitUntilReady(this.redis, timeoutMs);
   }
 
   /**
