@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { loggerOptions, RequestLogController } from './logger.js';
 import apiVersionPlugin from './plugins/api-version.js';
 import authPlugin from './plugins/auth.js';
+import clusterPlugin from './plugins/cluster.js';
 import configPlugin from './plugins/config.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
@@ -73,6 +74,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(dbPlugin);
   await app.register(geminiPlugin, { env: options.generatorEnv });
   await app.register(jobsPlugin);
+  await app.register(clusterPlugin);
   await app.register(webhooksPlugin, { resolve: options.webhookResolver });
   await app.register(fastifySSE, { heartbeatInterval: config.SSE_HEARTBEAT_MS });
   await app.register(websocketPlugin);

@@ -439,21 +439,28 @@ export class JobRegistry {
       if (!row || isTerminal(row.status)) return 'done';
       const logged = lease ? await events.snapshot(jobId).catch(() => undefined) : undefined;
       job = await this.track(row, Math.max(rowSeq(row), logged?.seq ?? 0), lease);
-      if (lease) {
-        // Cancelled while this instance was taking it: the row says so now that cancels reach us.
-        const now = await ideas.findByJobId(jobId);
-        if (!now || isTerminal(now.status)) {
-          this.jobs.delete(jobId);
-          void this.releases.get(job)?.then((release) => release());
-          this.releases.delete(job);
-          return 'done';
-        }
-        if (row.status !== 'queued' && !this.requeue(job, row, 'Queued again: the instance running it stopped'))
-          return 'done';
-      }
+      if (lease) return this.runLeased(job, row);
     }
-    if (job.terminal) return 'done';
-    return this.runner.run(job);
+    return job.terminal ? 'done' : this.runner.run(job);
+  }
+
+  /**
+   * A job taken from a shared queue. The lease is the permit to write: it is
+   * given back only once the job's last event and row have landed.
+   */
+  private async runLeased(job: Job, row: IdeaRow): Promise<RunOutcome> {
+    // Cancelled while this instance was taking it: the row says so, now that cancels reach this instance.
+    const now = await this.deps.ideas.findByJobId(job.jobId);
+    if (!now || isTerminal(now.status)) {
+      this.jobs.delete(job.jobId);
+      void this.releases.get(job)?.then((release) => release());
+      this.releases.delete(job);
+      return 'done';
+    }
+    const runnable = row.status === 'queued' || this.requeue(job, row, 'Queued again: the instance running it stopped');
+    const outcome = runnable ? await this.runner.run(job) : 'done';
+    if (outcome === 'done') await Promise.all([this.appends.get(job), this.mirror.settled(job, ROW_WAIT_MS)]);
+    return outcome;
   }
 
   /** Ends a job: the terminal event, the row, the counters, and its release once the row is written. */
