@@ -2,7 +2,7 @@ import { Queue, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Errors } from '../../errors.js';
-import type { JobQueue, JobRunner, QueueCounts, RunOutcome } from './queue.js';
+import type { JobQueue, JobRunner, QueueCounts } from './queue.js';
 
 export interface BullMqQueueOptions {
   url: string;
