@@ -434,6 +434,11 @@ export class JobRegistry {
     const { ideas, events, queue } = this.deps;
     if (this.closing) return queue.shared ? 'handed-back' : 'done';
     let job = this.jobs.get(jobId);
+    // Handed out again while it still runs here under an older lease (Redis lost its queue): that run stops.
+    if (job && lease) {
+      this.lose(job);
+      job = undefined;
+    }
     if (!job) {
       const row = await ideas.findByJobId(jobId);
       if (!row || isTerminal(row.status)) return 'done';
