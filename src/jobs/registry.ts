@@ -9,7 +9,7 @@ import { CancelledError } from '../generators/errors.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
 import { canonicalJobId, type JobEvent, type JobSnapshot } from '../schemas/jobs.js';
-import { isoTime } from '../time.js';
+import { isoTime, settleWithin } from '../time.js';
 import { Job, lastEventFromRow, rowSeq, snapshotFromRow, type JobTimes } from './job.js';
 import { JobRowMirror } from './mirror.js';
 import { JobRunner, type FinishJob } from './runner.js';
@@ -464,7 +464,9 @@ export class JobRegistry {
     }
     const runnable = row.status === 'queued' || this.requeue(job, row, 'Queued again: the instance running it stopped');
     const outcome = runnable ? await this.runner.run(job) : 'done';
-    if (outcome === 'done') await Promise.all([this.appends.get(job), this.mirror.settled(job, ROW_WAIT_MS)]);
+    // Bounded: with Redis away the final event waits in memory, and the row (written meanwhile) is what counts.
+    if (outcome === 'done')
+      await Promise.all([settleWithin(this.appends.get(job), ROW_WAIT_MS), this.mirror.settled(job, ROW_WAIT_MS)]);
     return outcome;
   }
 
