@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { fastifySSE } from '@fastify/sse';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Config } from './config.js';
+import { trustProxyOption, type Config } from './config.js';
 import { loggerOptions, RequestLogController } from './logger.js';
 import apiVersionPlugin from './plugins/api-version.js';
 import authPlugin from './plugins/auth.js';
+import clusterPlugin from './plugins/cluster.js';
 import configPlugin from './plugins/config.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
@@ -55,6 +56,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     logController: new RequestLogController(),
+    // Behind a balancer: the client's address and protocol come from X-Forwarded-* sent by the proxies named here.
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     bodyLimit: 64 * 1024,
     connectionTimeout: 0,
     keepAliveTimeout: 72_000,
@@ -73,6 +76,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(dbPlugin);
   await app.register(geminiPlugin, { env: options.generatorEnv });
   await app.register(jobsPlugin);
+  await app.register(clusterPlugin);
   await app.register(webhooksPlugin, { resolve: options.webhookResolver });
   await app.register(fastifySSE, { heartbeatInterval: config.SSE_HEARTBEAT_MS });
   await app.register(websocketPlugin);

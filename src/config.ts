@@ -36,6 +36,13 @@ export const ConfigSchema = Type.Object({
         'The URL clients reach the service at (behind a proxy), e.g. https://idea2spec.example.com; names the server in the OpenAPI and AsyncAPI documents. Default: the origin each request came to',
     }),
   ),
+  TRUST_PROXY: Type.Optional(
+    Type.String({
+      pattern: '^(true|false|[0-9A-Fa-f:.,/ ]+)$',
+      description:
+        "Behind a load balancer or proxy: whose X-Forwarded-For/-Proto/-Host to believe, so rate limits count each client, not the balancer. A comma-separated list of the proxies' addresses or CIDRs (e.g. 10.0.0.5,10.1.0.0/16), or true (any sender: only when nothing but the proxy can reach the service). Default: none",
+    }),
+  ),
   ALLOWED_ORIGINS: Type.String({
     default: 'http://localhost:3000,http://localhost:3001,http://localhost:5173,http://127.0.0.1:3001',
     description: 'Comma-separated exact origins for CORS and the WebSocket Origin check',
@@ -287,5 +294,15 @@ export function parseCommand(json: string): string[] | undefined {
 export function allowedOrigins(config: Pick<Config, 'ALLOWED_ORIGINS'>): string[] {
   return config.ALLOWED_ORIGINS.split(',')
     .map((o) => o.trim())
+    .filter(Boolean);
+}
+
+/** TRUST_PROXY as Fastify's trustProxy option: false, true, or the proxies' addresses. */
+export function trustProxyOption(value: string | undefined): boolean | string[] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  return value
+    .split(',')
+    .map((part) => part.trim())
     .filter(Boolean);
 }

@@ -108,3 +108,37 @@ t.test(
     t.equal(history.json().data.length, 1, 'only the acknowledged idea is stored');
   },
 );
+
+t.test(
+  'an instance that shuts down hands its running job to another, with no attempt spent',
+  { skip: redisMissing },
+  async (t) => {
+    const redis = await RedisServer.start(t);
+    const dbFile = join(tempDir(t), 'shared.db');
+    const chunks = Array.from({ length: 40 }, (_, i) => `part ${i};\n`);
+    const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_CHUNKS: JSON.stringify(chunks), GEMINI_FAKE_DELAY_MS: '50' });
+    const config = { ...fake.config, REDIS_URL: redis.url, SHUTDOWN_GRACE_MS: 100 };
+    const a = await build(t, { dbFile, env: fake.env, config });
+    const { jobId } = (await submit(a, IDEA)).json();
+    await waitFor(() => a.jobs.runningJobIds().includes(jobId), { what: 'the job to run on A' });
+    const b = await build(t, { dbFile, env: fake.env, config, listen: true });
+    const ws = await WsClient.open(wsUrl(b));
+    t.teardown(() => ws.close());
+    ws.send({ type: 'subscribe-job', jobId, afterSeq: 0 });
+    await ws.next((m) => m.type === 'job-update' && m.delta !== undefined);
+    await a.close();
+    const end = await ws.waitForEnd(jobId);
+    t.equal(end.status, 'completed', 'finished on B');
+    const seqs = ws.events(jobId).map((e) => e.seq);
+    t.same(
+      seqs,
+      Array.from({ length: seqs.length }, (_, i) => i + 1),
+      'one numbering across both instances',
+    );
+    const row = (await b.inject({ url: `/api/history?limit=1` })).json().data[0];
+    const stored = (await b.inject({ url: `/api/spec/${row.id}` })).json();
+    t.equal(stored.attempts, 1, 'the interrupted attempt was not counted');
+    t.equal(stored.generatedSpec, chunks.join(''), 'the spec is the whole answer of the run on B');
+    t.equal(fake.calls().length, 2, 'the generator ran once on each instance');
+  },
+);

@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import { RedisServer, redisMissing } from './fixtures/redis-server.js';
-import { build, waitFor } from './helper.js';
+import { build, waitFor, tempDir } from './helper.js';
 
 /** Longer than a request may ever take while Redis is away; ioredis's own defaults made each one wait longer than this. */
 const HANG = 15_000;
@@ -27,8 +28,10 @@ t.test(
   async (t) => {
     const redis = await RedisServer.start(t);
     const config = { REDIS_URL: redis.url, RATE_LIMIT_MAX: 5, RATE_LIMIT_WINDOW_MS: 60_000, HEALTH_SAMPLE_MS: 100 };
-    const a = await build(t, { config });
-    const b = await build(t, { config });
+    // Instances of one cluster share Redis and one database.
+    const dbFile = join(tempDir(t), 'shared.db');
+    const a = await build(t, { dbFile, config });
+    const b = await build(t, { dbFile, config });
 
     const statuses = [];
     for (const app of [a, b, a, b, a, b, a]) statuses.push(await answered(app));
@@ -65,8 +68,10 @@ t.test(
   async (t) => {
     const redis = await RedisServer.start(t);
     const config = { REDIS_URL: redis.url, GENERATE_RATE_LIMIT_MAX: 2 };
-    const a = await build(t, { config });
-    const b = await build(t, { config });
+    // Instances of one cluster share Redis and one database.
+    const dbFile = join(tempDir(t), 'shared.db');
+    const a = await build(t, { dbFile, config });
+    const b = await build(t, { dbFile, config });
     const post = (app: FastifyInstance, url: string) =>
       app.inject({ method: 'POST', url, payload: { idea: 'A timetable swap board for shift workers' } });
     const statuses = [(await post(a, '/api/generate')).statusCode, (await post(b, '/api/v1/generate')).statusCode];

@@ -133,3 +133,37 @@ t.test('no word list: finance, performance, accents, CJK and emoji are ordinary 
     t.equal((await submit(app, { idea })).statusCode, 202, idea);
   }
 });
+
+t.test(
+  'behind a trusted proxy each client is limited on its own; X-Forwarded-For from anyone else is ignored',
+  async (t) => {
+    const app = await build(t, { config: { RATE_LIMIT_MAX: 2, TRUST_PROXY: '10.9.0.0/16' } });
+    const get = (remoteAddress: string, client: string) =>
+      app.inject({ url: '/api/history', remoteAddress, headers: { 'x-forwarded-for': client } });
+    const proxy = '10.9.0.5';
+    t.same(
+      [
+        (await get(proxy, '203.0.113.1')).statusCode,
+        (await get(proxy, '203.0.113.1')).statusCode,
+        (await get(proxy, '203.0.113.1')).statusCode,
+      ],
+      [200, 200, 429],
+      'one client through the proxy reaches its limit',
+    );
+    t.equal(
+      (await get(proxy, '203.0.113.2')).statusCode,
+      200,
+      'another client through the same proxy has its own count',
+    );
+    const spoofer = '192.0.2.9';
+    t.same(
+      [(await get(spoofer, '198.51.100.1')).statusCode, (await get(spoofer, '198.51.100.2')).statusCode],
+      [200, 200],
+    );
+    t.equal(
+      (await get(spoofer, '198.51.100.3')).statusCode,
+      429,
+      'an untrusted sender cannot pick a new address per request',
+    );
+  },
+);

@@ -231,6 +231,29 @@ function renderRoutes(summary) {
   $('routes').tBodies[0].replaceChildren(...rows);
 }
 
+// Cluster mode only: the instances alive (from /api/health) and the jobs each is running.
+function renderInstances(instances) {
+  $('instances-card').hidden = instances === undefined;
+  if (instances === undefined) return;
+  $('instances-count').textContent = `${instances.length} alive`;
+  const rows = instances.map((instance) => {
+    const tr = document.createElement('tr');
+    tr.dataset.instanceId = instance.id;
+    tr.append(
+      cell(`${instance.id}${instance.self ? ' (this one)' : ''}`, 'mono'),
+      cell(instance.role),
+      cell(new Date(instance.startedAt).toLocaleTimeString()),
+      cell(new Date(instance.lastSeen).toLocaleTimeString()),
+      cell(
+        instance.runningJobs.length === 0 ? 'idle' : instance.runningJobs.map((id) => id.slice(0, 8)).join(' '),
+        'mono',
+      ),
+    );
+    return tr;
+  });
+  $('instances').tBodies[0].replaceChildren(...rows);
+}
+
 // With API_KEY set, the page is open but its data calls are not: the key is asked
 // for on the first 401 and kept for this tab only, never in a URL.
 const KEY_STORAGE = 'idea2spec.apiKey';
@@ -273,6 +296,7 @@ async function refresh() {
       getJson('/api/jobs/recent?limit=15'),
     ]);
     renderHealth(health);
+    renderInstances(health.instances);
     renderCharts(ts);
     renderRoutes(summary);
     renderJobs(recent);

@@ -35,74 +35,119 @@ export class CircuitOpenError extends GeneratorError {
   }
 }
 
+/** What a breaker's state is made of; in cluster mode, what the instances share. */
+export interface CircuitCounts {
+  /** Consecutive retryable failures. */
+  failures: number;
+  /** When it last opened (ms since the epoch); undefined while closed. */
+  openedAt: number | undefined;
+}
+
 /**
  * Stops hammering a generator that keeps failing: after `threshold` consecutive
  * retryable failures it opens and refuses calls for `cooldownMs`, then lets one
  * probe through (half-open); the probe's success closes it, its failure opens it
  * again. Cancellations and non-retryable errors (bad input, auth) say nothing
  * about whether the generator is up, so they neither count nor reset.
+ * This one counts in this process; `SharedCircuitBreaker` shares the count between instances.
  */
 export class CircuitBreaker {
-  private failures = 0;
-  private openedAt: number | undefined;
-  private probing = false;
-  private readonly now: () => number;
+  private counts: CircuitCounts = { failures: 0, openedAt: undefined };
+  /** A probe of this process is running. */
+  protected probing = false;
+  protected readonly now: () => number;
 
-  constructor(private readonly options: CircuitBreakerOptions) {
+  constructor(protected readonly options: CircuitBreakerOptions) {
     this.now = options.now ?? Date.now;
   }
 
   private current(): CircuitStateName {
-    if (this.openedAt === undefined) return 'closed';
-    return this.now() < this.openedAt + this.options.cooldownMs ? 'open' : 'half-open';
+    const { openedAt } = this.counts;
+    if (openedAt === undefined) return 'closed';
+    return this.now() < openedAt + this.options.cooldownMs ? 'open' : 'half-open';
   }
 
+  /** Synchronous, from what this process knows: the routes read it on every request. */
   state(): CircuitState {
     const state = this.current();
+    const { failures, openedAt } = this.counts;
     return {
       state,
-      failures: this.failures,
+      failures,
       threshold: this.options.threshold,
       cooldownMs: this.options.cooldownMs,
-      ...(this.openedAt === undefined
+      ...(openedAt === undefined
         ? {}
-        : { openedAt: isoTime(this.openedAt), nextProbeAt: isoTime(this.openedAt + this.options.cooldownMs) }),
+        : { openedAt: isoTime(openedAt), nextProbeAt: isoTime(openedAt + this.options.cooldownMs) }),
     };
   }
 
   async run<T>(call: () => Promise<T>): Promise<T> {
-    const state = this.current();
-    if (state === 'open' || (state === 'half-open' && this.probing)) throw new CircuitOpenError(this.state());
-    const probe = state === 'half-open';
-    if (probe) this.probing = true;
+    const probe = await this.admit();
     try {
       const result = await call();
-      this.succeeded();
+      await this.succeeded(probe);
       return result;
     } catch (err) {
-      if (countsAsFailure(err)) this.failed(probe);
+      if (countsAsFailure(err)) await this.failed(probe);
       throw err;
     } finally {
-      if (probe) this.probing = false;
+      if (probe) this.probeEnded();
     }
   }
 
-  private succeeded(): void {
-    const from = this.current();
-    this.failures = 0;
-    if (this.openedAt === undefined) return;
-    this.openedAt = undefined;
-    this.options.onChange?.(this.state(), from);
+  /** The probe has ended, whatever its outcome (a neutral one leaves the circuit half-open for the next). */
+  protected probeEnded(): void {
+    this.probing = false;
   }
 
-  private failed(probe: boolean): void {
-    const from = this.current();
-    this.failures++;
-    if (probe || (from === 'closed' && this.failures >= this.options.threshold)) {
-      this.openedAt = this.now();
-      this.options.onChange?.(this.state(), from);
-    }
+  /**
+   * Lets a call through (true when it is the probe) or throws CircuitOpenError. Decides
+   * synchronously, before its first await, so that of two callers in a row only one probes.
+   */
+  protected admit(): boolean | Promise<boolean> {
+    return this.admitHere();
   }
+
+  /** admit() by what this process knows. */
+  protected admitHere(): boolean {
+    const state = this.current();
+    if (state === 'open' || (state === 'half-open' && this.probing)) throw new CircuitOpenError(this.state());
+    if (state === 'closed') return false;
+    this.probing = true;
+    return true;
+  }
+
+  protected succeeded(_probe: boolean): void | Promise<void> {
+    this.set(afterSuccess());
+  }
+
+  protected failed(probe: boolean): void | Promise<void> {
+    this.set(afterFailure(this.counts, probe, this.options.threshold, this.now()));
+  }
+
+  /** Takes new counts; onChange hears of every opening and closing (an open circuit opening again included). */
+  protected set(next: CircuitCounts): void {
+    const from = this.current();
+    const changed = next.openedAt !== this.counts.openedAt;
+    this.counts = next;
+    if (changed) this.options.onChange?.(this.state(), from);
+  }
+}
+
+/** A success anywhere closes the circuit and resets the count. */
+function afterSuccess(): CircuitCounts {
+  return { failures: 0, openedAt: undefined };
+}
+
+/**
+ * A failure counts; it opens the circuit when it was the probe's, or when a closed circuit reaches the
+ * threshold. (A call that began before the circuit opened and fails after counts, and opens nothing.)
+ */
+function afterFailure(counts: CircuitCounts, probe: boolean, threshold: number, now: number): CircuitCounts {
+  const failures = counts.failures + 1;
+  const opens = probe || (counts.openedAt === undefined && failures >= threshold);
+  return { failures, openedAt: opens ? now : counts.openedAt };
 }
 
 function countsAsFailure(err: unknown): boolean {

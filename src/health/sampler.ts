@@ -7,7 +7,7 @@ import type { GeminiHealthCheck } from '../gemini/health-check.js';
 import type { JobRegistry } from '../jobs/registry.js';
 import { packageVersion } from '../paths.js';
 import { round2 } from '../round.js';
-import type { HealthReport, Readiness, ServicesHealth, SystemHealth } from '../schemas/health.js';
+import type { ClusterInstance, HealthReport, Readiness, ServicesHealth, SystemHealth } from '../schemas/health.js';
 import { isoTime } from '../time.js';
 import type { WsStats } from '../websocket/hub.js';
 import type { RedisProbe } from './redis-probe.js';
@@ -22,6 +22,8 @@ export interface SamplerDeps {
   jobs: JobRegistry;
   wsStats: WsStats;
   redis?: RedisProbe;
+  /** Cluster mode: the instances alive, from the last heartbeat. */
+  instances?: () => ClusterInstance[];
   /** What is wrong with the database file at its path (gone, replaced), if anything. */
   databaseFile?: () => string | undefined;
   log: FastifyBaseLogger;
@@ -276,6 +278,7 @@ export class HealthSampler {
       version: packageVersion,
       services,
       system: latest.system,
+      ...(this.deps.instances ? { instances: this.deps.instances() } : {}),
     };
   }
 

@@ -3,7 +3,7 @@ import type { IdeaRepository } from '../db/ideas-repository.js';
 import { databaseErrorMessage } from '../db/error-message.js';
 import type { NewIdeaRow } from '../db/schema.js';
 import { backoffDelay } from '../generators/backoff.js';
-import { sleep } from '../time.js';
+import { settleWithin, sleep } from '../time.js';
 import type { Job } from './job.js';
 
 export type RowPatch = Partial<NewIdeaRow> & { generatorMeta?: Record<string, unknown> };
@@ -89,10 +89,8 @@ export class JobRowMirror {
   }
 
   /** Like landed(), but waits at most maxWaitMs: a caller answers from memory while the write keeps trying. */
-  async settled(job: Job, maxWaitMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.landed(job), new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)))]);
-    clearTimeout(timer);
+  settled(job: Job, maxWaitMs: number): Promise<void> {
+    return settleWithin(this.landed(job), maxWaitMs);
   }
 
   /** How many job rows are waiting on a database that refuses writes, and why; undefined when writes land. */

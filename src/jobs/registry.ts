@@ -9,7 +9,7 @@ import { CancelledError } from '../generators/errors.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
 import { canonicalJobId, type JobEvent, type JobSnapshot } from '../schemas/jobs.js';
-import { isoTime } from '../time.js';
+import { isoTime, settleWithin } from '../time.js';
 import { Job, lastEventFromRow, rowSeq, snapshotFromRow, type JobTimes } from './job.js';
 import { JobRowMirror } from './mirror.js';
 import { JobRunner, type FinishJob } from './runner.js';
@@ -442,43 +442,40 @@ export class JobRegistry {
     const { ideas, events, queue } = this.deps;
     if (this.closing) return queue.shared ? 'handed-back' : 'done';
     let job = this.jobs.get(jobId);
+    // Handed out again while it still runs here under an older lease (Redis lost its queue): that run stops.
+    if (job && lease) {
+      this.lose(job);
+      job = undefined;
+    }
     if (!job) {
       const row = await ideas.findByJobId(jobId);
       if (!row || isTerminal(row.status)) return 'done';
       const logged = lease ? await events.snapshot(jobId).catch(() => undefined) : undefined;
       job = await this.track(row, Math.max(rowSeq(row), logged?.seq ?? 0), lease);
-      if (lease) {
-        // Cancelled while this instance was taking it: the row says so now that cancels reach us.
-        const now = await ideas.findByJobId(jobId);
-        if (!now || isTerminal(now.status)) {
-          this.jobs.delete(jobId);
-          void this.releases.get(job)?.then((release) => release());
-          this.releases.delete(job);
-          return 'done';
-        }
-        if (row.status !== 'queued' && !this.requeue(job, row, 'Queued again: the instance running it stopped')) {
-          await this.lastAppend(job);
-          return 'done';
-        }
-      }
+      if (lease) return this.runLeased(job, row);
     }
-    if (job.terminal) return 'done';
-    const outcome = await this.runner.run(job);
-    await this.lastAppend(job);
-    return outcome;
+    return job.terminal ? 'done' : this.runner.run(job);
   }
 
   /**
-   * The queue's lock fences the job's log, and the end is appended only after its row: the lock is given up
-   * once that last event is in, or after ROW_WAIT_MS (Redis may be away; the row holds the end meanwhile).
+   * A job taken from a shared queue. The lease is the permit to write: it is
+   * given back only once the job's last event and row have landed.
    */
-  private async lastAppend(job: Job): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.appends.get(job),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, ROW_WAIT_MS))),
-    ]);
-    clearTimeout(timer);
+  private async runLeased(job: Job, row: IdeaRow): Promise<RunOutcome> {
+    // Cancelled while this instance was taking it: the row says so, now that cancels reach this instance.
+    const now = await this.deps.ideas.findByJobId(job.jobId);
+    if (!now || isTerminal(now.status)) {
+      this.jobs.delete(job.jobId);
+      void this.releases.get(job)?.then((release) => release());
+      this.releases.delete(job);
+      return 'done';
+    }
+    const runnable = row.status === 'queued' || this.requeue(job, row, 'Queued again: the instance running it stopped');
+    const outcome = runnable ? await this.runner.run(job) : 'done';
+    // Bounded: with Redis away the final event waits in memory, and the row (written meanwhile) is what counts.
+    if (outcome === 'done')
+      await Promise.all([settleWithin(this.appends.get(job), ROW_WAIT_MS), this.mirror.settled(job, ROW_WAIT_MS)]);
+    return outcome;
   }
 
   /** Ends a job: the terminal event, the row, the counters, and its release once the row is written. */

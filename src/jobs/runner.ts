@@ -52,6 +52,11 @@ export class JobRunner {
     return this.running.size;
   }
 
+  /** The ids of the jobs holding a runner slot in this process. */
+  runningJobIds(): string[] {
+    return [...this.running].map((job) => job.jobId);
+  }
+
   /**
    * Gives the running jobs up to graceMs to end, then interrupts the rest: their
    * rows go back to queued, the attempt they were on not counted.
@@ -73,11 +78,6 @@ export class JobRunner {
   abandon(job: Job): void {
     this.lost.add(job);
     job.abort.abort(new CancelledError('Another instance holds this job now'));
-  }
-
-  /** The ids of the jobs running here. */
-  runningJobIds(): string[] {
-    return [...this.running].map((job) => job.jobId);
   }
 
   async run(job: Job): Promise<RunOutcome> {

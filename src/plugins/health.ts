@@ -41,6 +41,7 @@ export default fp<HealthPluginOptions>(
       jobs: app.jobs,
       wsStats: app.wsStats,
       redis,
+      instances: app.cluster.enabled ? () => app.cluster.instances() : undefined,
       databaseFile: watchDatabaseFile(databaseFilePath(config.TURSO_DATABASE_URL)),
       log: app.log.child({ component: 'health' }),
     });
@@ -57,5 +58,5 @@ export default fp<HealthPluginOptions>(
       await redis?.close();
     });
   },
-  { name: 'health', dependencies: ['config', 'db', 'gemini', 'jobs', 'websocket'] },
+  { name: 'health', dependencies: ['config', 'db', 'gemini', 'jobs', 'websocket', 'cluster'] },
 );

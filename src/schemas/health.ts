@@ -98,6 +98,21 @@ export const SystemHealth = Type.Object({
 });
 export type SystemHealth = Static<typeof SystemHealth>;
 
+export const ClusterInstance = Type.Object(
+  {
+    id: Type.String({ description: 'host:pid:random, as the logs name it' }),
+    self: Type.Boolean({ description: 'The instance that answered this request' }),
+    role: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { description: 'ROLE' }),
+    hostname: Type.String(),
+    pid: Type.Integer(),
+    startedAt: IsoDate,
+    lastSeen: IsoDate,
+    runningJobs: Type.Array(Type.String({ format: 'uuid' }), { description: 'The jobs it is running now' }),
+  },
+  { title: 'ClusterInstance' },
+);
+export type ClusterInstance = Static<typeof ClusterInstance>;
+
 export const HealthReport = Type.Object(
   {
     status: HealthStatus,
@@ -108,6 +123,12 @@ export const HealthReport = Type.Object(
     version: Type.String(),
     services: ServicesHealth,
     system: SystemHealth,
+    instances: Type.Optional(
+      Type.Array(ClusterInstance, {
+        description:
+          'Cluster mode (REDIS_URL) only: the instances alive at the last heartbeat (every 2 s; one that misses three drops off), this one first',
+      }),
+    ),
   },
   {
     title: 'HealthReport',

@@ -167,7 +167,8 @@ export class WebSocketHub {
       // A finished job sends nothing more: its subscription no longer counts against the cap.
       if (isTerminal(event.status)) release();
     };
-    const subscription = await this.options.events.subscribe(jobId, afterSeq, deliver);
+    // A shared log that cannot be reached (Redis away) answers like one that does not hold the job: from the row.
+    const subscription = await this.options.events.subscribe(jobId, afterSeq, deliver).catch(() => undefined);
     if (!subscription) {
       release();
       const snapshot = await this.options.fallbackSnapshot(jobId);

@@ -2,7 +2,7 @@ import { Queue, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Errors } from '../../errors.js';
-import type { JobQueue, JobRunner, QueueCounts, RunOutcome } from './queue.js';
+import type { JobQueue, JobRunner, QueueCounts } from './queue.js';
 
 export interface BullMqQueueOptions {
   url: string;
@@ -111,23 +111,26 @@ export class BullMqJobQueue implements JobQueue {
     const lost = new AbortController();
     this.leases.set(jobId, lost);
     this.active++;
-    let outcome: RunOutcome;
     try {
-      outcome = await run(jobId, {
+      const outcome = await run(jobId, {
         token: token ?? '',
         lost: lost.signal,
         holds: async () => (await this.producer.get(this.lockKey(jobId))) === token,
       });
+      if (outcome === 'handed-back') {
+        // Back to waiting without failing it, so another instance takes it with no attempt spent.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      if (outcome === 'lost') throw new Error(`Job ${jobId}: its lock lapsed and another instance may run it`);
     } finally {
       this.leases.delete(jobId);
       this.active--;
-      if (this.active === 0) for (const wake of this.idleWaiters) wake();
+      if (this.active === 0) {
+        for (const wake of this.idleWaiters) wake();
+        this.idleWaiters.clear();
+      }
     }
-    if (outcome === 'handed-back') {
-      await job.moveToWait(token);
-      throw new WaitingError();
-    }
-    if (outcome === 'lost') throw new Error(`Job ${jobId}: its lock lapsed and another instance may run it`);
   }
 
   async hasRoom(): Promise<boolean> {

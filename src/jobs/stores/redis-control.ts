@@ -104,8 +104,10 @@ export class RedisJobControl implements JobControl {
     });
     return (ended = true) => {
       if (this.held.get(jobId) === onCancel) this.held.delete(jobId);
+      // A lost job's holder key is left alone: the instance that took it over has written its own (maybe this one, again).
+      if (!ended) return;
       void this.redis.controlRelease(this.holderKey(jobId), holder).catch(() => undefined);
-      if (ended) void this.ended(jobId);
+      void this.ended(jobId);
     };
   }
 
