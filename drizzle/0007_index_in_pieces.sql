@@ -45,8 +45,8 @@ CREATE TRIGGER `ideas_search_delete` AFTER DELETE ON `ideas` BEGIN
 END;
 --> statement-breakpoint
 CREATE TRIGGER `ideas_bigram_delete` AFTER DELETE ON `ideas` BEGIN
-	DELETE FROM ideas_fts_bigram WHERE rowid BETWEEN old.id * 1024 AND old.id * 1024 + 1023;
-	DELETE FROM ideas_fts_trigram WHERE rowid BETWEEN old.id * 1024 AND old.id * 1024 + 1023;
+	DELETE FROM ideas_fts_bigram WHERE rowid IN (SELECT id FROM ideas_fts_bigram_docsize WHERE id BETWEEN old.id * 1024 AND old.id * 1024 + 1023);
+	DELETE FROM ideas_fts_trigram WHERE rowid IN (SELECT id FROM ideas_fts_trigram_docsize WHERE id BETWEEN old.id * 1024 AND old.id * 1024 + 1023);
 	DELETE FROM ideas_bigram_pending WHERE id = old.id;
 END;
 --> statement-breakpoint

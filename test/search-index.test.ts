@@ -65,11 +65,7 @@ t.test(
 );
 
 /** A database migrated up to (not including) the migration whose tag starts with `tag`, holding `rows` (idea, spec, status). */
-async function databaseBefore(
-  t: Test,
-  tag: string,
-  rows: ReadonlyArray<readonly [string, string, string]>,
-) {
+async function databaseBefore(t: Test, tag: string, rows: ReadonlyArray<readonly [string, string, string]>) {
   const dir = tempDir(t);
   const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta/_journal.json'), 'utf8')) as {
     entries: Array<{ tag: string }>;

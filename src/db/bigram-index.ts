@@ -119,6 +119,8 @@ export const pieceCount = (text: string) => Math.max(1, Math.ceil(text.length / 
 
 /** Characters of text indexed per write transaction (a long text is written in several: one piece, one index at a time). */
 const BATCH_CHARS = PIECE_CHARS;
+/** The same when no request waits (catchUpAll): fewer, larger transactions index a backlog several times faster. */
+const BULK_CHARS = 200_000;
 const BATCH_ROWS = 256;
 const RETRY_MS = 2_000;
 
@@ -138,8 +140,10 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
   let running: Promise<void> | undefined;
   let retry: NodeJS.Timeout | undefined;
   let closed = false;
+  let bulk = false;
+  const batchChars = () => (bulk ? BULK_CHARS : BATCH_CHARS);
 
-  /** The next rows to index, the wanted ones first, up to BATCH_CHARS of text (always at least one row). */
+  /** The next rows to index, the wanted ones first, up to batchChars() of text (always at least one row). */
   async function nextBatch(): Promise<Array<{ id: number; version: number }>> {
     const first = [...wanted];
     wanted.clear();
@@ -153,14 +157,14 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
     const batch: Array<{ id: number; version: number }> = [];
     let chars = 0;
     for (const row of rows) {
-      if (batch.length > 0 && chars + Number(row.size) > BATCH_CHARS) break;
+      if (batch.length > 0 && chars + Number(row.size) > batchChars()) break;
       batch.push({ id: Number(row.id), version: Number(row.version) });
       chars += Number(row.size);
     }
     return batch;
   }
 
-  /** The statements that index one row, in groups of about BATCH_CHARS characters, one write transaction each. */
+  /** The statements that index one row, in groups that are each written in one transaction (or with others). */
   function* rowStatements(row: Row): Generator<{ statements: InStatement[]; chars: number }> {
     const at = { id: Number(row.id), version: Number(row.version) };
     // The row may change or go between the read and the writes: each statement only acts while the
@@ -172,43 +176,39 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
     const pieces = indexed ? Math.max(pieceCount(idea), pieceCount(spec)) : 0;
     const first = at.id * PIECES_PER_IDEA;
     const status = pieces > 1 ? `${String(row.status)} ${SPLIT_TOKEN}` : String(row.status);
-    // Pieces the previous text had beyond the new one's.
-    yield {
-      statements: [
-        ['ideas_fts_bigram', 'ideas_fts_trigram'].map((table) => ({
-          sql: `DELETE FROM ${table} WHERE rowid BETWEEN :from AND :to AND ${unchanged}`,
-          args: { ...at, from: first + pieces, to: first + PIECES_PER_IDEA - 1 },
-        })),
-      ].flat(),
-      chars: 0,
-    };
+    // A text of one piece is replaced in one transaction. A longer one piece by piece, so that search
+    // keeps finding the row meanwhile; the pieces the previous text had beyond the new one's go first.
+    const whole = pieces <= 1;
+    const statements: InStatement[] = ['ideas_fts_bigram', 'ideas_fts_trigram'].map((table) => ({
+      // The pieces it holds, as its table of document sizes lists them: a scan of the FTS5 table by rowid
+      // opens every segment (0.3 ms a row at 10,000 ideas, a tenth of that this way).
+      sql: `DELETE FROM ${table} WHERE rowid IN (SELECT id FROM ${table}_docsize WHERE id BETWEEN :from AND :to) AND ${unchanged}`,
+      args: { ...at, from: first + (whole ? 0 : pieces), to: first + PIECES_PER_IDEA - 1 },
+    }));
+    let chars = 0;
     for (let k = 0; k < pieces; k++) {
       const ideaPiece = piece(idea, k);
       const specPiece = piece(spec, k);
       const args = { ...at, rowid: first + k, status };
-      const chars = ideaPiece.length + specPiece.length;
-      yield {
-        statements: [
-          { sql: `DELETE FROM ideas_fts_bigram WHERE rowid = :rowid AND ${unchanged}`, args },
-          {
-            sql: `INSERT INTO ideas_fts_bigram (rowid, user_input, generated_spec, status) SELECT :rowid, :idea, :spec, :status WHERE ${unchanged}`,
-            args: { ...args, idea: bigramText(ideaPiece).text, spec: bigramText(specPiece).text },
-          },
-        ],
-        chars,
+      const texts = {
+        ideas_fts_bigram: { idea: bigramText(ideaPiece).text, spec: bigramText(specPiece).text },
+        // Two spaces after each column make every one- or two-character sequence the start of a trigram (drizzle/0002).
+        ideas_fts_trigram: { idea: `${ideaPiece}  `, spec: `${specPiece}  ` },
       };
-      yield {
-        statements: [
-          { sql: `DELETE FROM ideas_fts_trigram WHERE rowid = :rowid AND ${unchanged}`, args },
-          // Two spaces after each column make every one- or two-character sequence the start of a trigram (drizzle/0002).
-          {
-            sql: `INSERT INTO ideas_fts_trigram (rowid, user_input, generated_spec, status) SELECT :rowid, :idea, :spec, :status WHERE ${unchanged}`,
-            args: { ...args, idea: `${ideaPiece}  `, spec: `${specPiece}  ` },
-          },
-        ],
-        chars,
-      };
+      for (const [table, text] of Object.entries(texts)) {
+        if (!whole) {
+          yield { statements: statements.splice(0), chars };
+          chars = 0;
+          statements.push({ sql: `DELETE FROM ${table} WHERE rowid = :rowid AND ${unchanged}`, args });
+        }
+        statements.push({
+          sql: `INSERT INTO ${table} (rowid, user_input, generated_spec, status) SELECT :rowid, :idea, :spec, :status WHERE ${unchanged}`,
+          args: { ...args, ...text },
+        });
+        chars += ideaPiece.length + specPiece.length;
+      }
     }
+    yield { statements, chars };
     yield {
       statements: [{ sql: 'DELETE FROM ideas_bigram_pending WHERE id = :id AND version = :version', args: at }],
       chars: 0,
@@ -227,7 +227,7 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
     let chars = 0;
     for (const row of rows) {
       for (const group of rowStatements(row)) {
-        if (statements.length > 0 && chars + group.chars > BATCH_CHARS) {
+        if (statements.length > 0 && chars + group.chars > batchChars()) {
           await client.batch(statements, 'write');
           await yieldToEventLoop();
           statements = [];
@@ -273,6 +273,15 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
 
   return {
     catchUp,
+    /** catchUp() for every pending row in larger transactions, when no request waits: at start-up, in the seed script. */
+    async catchUpAll(): Promise<void> {
+      bulk = true;
+      try {
+        await catchUp();
+      } finally {
+        bulk = false;
+      }
+    },
     async close(): Promise<void> {
       closed = true;
       clearTimeout(retry);
