@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setImmediate } from 'node:timers/promises';
 import type { Client, InStatement, Row } from '@libsql/client';
 import { SPACELESS_CHAR, SPACELESS_RANGES } from './search-terms.js';
 
@@ -71,6 +71,16 @@ export function bigramText(text: string): { text: string; spaceless: boolean } {
 
 const UTF16 = new TextDecoder('utf-16le');
 
+/**
+ * Lets waiting requests in. One setImmediate() from the poll phase (a request's or a write's
+ * callback) runs in the same turn of the event loop, before any I/O; two are a poll phase apart
+ * from whichever phase they start.
+ */
+async function yieldToEventLoop(): Promise<void> {
+  await setImmediate();
+  await setImmediate();
+}
+
 /** Runs of three characters or more are phrases of the tokens bigramText() writes for them: 燈塔看守 is "燈 燈塔 塔 塔看 看 看守 守". */
 export const bigramPhrase = (run: string) => bigramText(run).text;
 
@@ -80,7 +90,7 @@ export const bigramPhrase = (run: string) => bigramText(run).text;
  * Chinese spec held the thread that serves every request for a second. Piece k of idea id has
  * the rowid id * PIECES_PER_IDEA + k; search combines the pieces by idea (history-repository.ts).
  */
-export const PIECE_CHARS = 16_384;
+export const PIECE_CHARS = 8_192;
 export const PIECES_PER_IDEA = 1024;
 /**
  * Characters each piece repeats of the next one: at least the longest search (500 characters), so
@@ -134,6 +144,9 @@ const RETRY_MS = 2_000;
  * indexed keeps a newer version in the pending table: the statements still to come for it
  * do nothing, and it is indexed again.
  */
+/** Rows to index together, and how many characters of text they hold. */
+type Batch = Array<{ id: number; version: number }> & { chars: number };
+
 export function createBigramIndexer(client: Client, options: { onError?: (err: unknown) => void } = {}) {
   const wanted = new Set<number>();
   let dirty = false;
@@ -144,7 +157,7 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
   const batchChars = () => (bulk ? BULK_CHARS : BATCH_CHARS);
 
   /** The next rows to index, the wanted ones first, up to batchChars() of text (always at least one row). */
-  async function nextBatch(): Promise<Array<{ id: number; version: number }>> {
+  async function nextBatch(): Promise<Batch> {
     const first = [...wanted];
     wanted.clear();
     const { rows } = await client.execute({
@@ -154,12 +167,11 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
             ORDER BY ${first.length > 0 ? 'p.id IN (SELECT value FROM json_each(:first)) DESC, ' : ''}p.id LIMIT :rows`,
       args: { first: JSON.stringify(first), rows: BATCH_ROWS },
     });
-    const batch: Array<{ id: number; version: number }> = [];
-    let chars = 0;
+    const batch: Batch = Object.assign([], { chars: 0 });
     for (const row of rows) {
-      if (batch.length > 0 && chars + Number(row.size) > batchChars()) break;
+      if (batch.length > 0 && batch.chars + Number(row.size) > batchChars()) break;
       batch.push({ id: Number(row.id), version: Number(row.version) });
-      chars += Number(row.size);
+      batch.chars += Number(row.size);
     }
     return batch;
   }
@@ -215,7 +227,11 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
     };
   }
 
-  async function indexBatch(batch: Array<{ id: number; version: number }>): Promise<void> {
+  async function indexBatch(batch: Batch): Promise<void> {
+    // Text too long for one transaction is read and written on turns of the event loop of its own, apart from the
+    // write that called catchUp(); a short one is indexed at once, as part of that write.
+    const long = batch.chars > batchChars();
+    if (long) await yieldToEventLoop();
     // Version and text in one statement: both from the same moment.
     const { rows } = await client.execute({
       sql: `SELECT p.id, p.version, s.user_input, s.generated_spec, s.status
@@ -223,6 +239,7 @@ export function createBigramIndexer(client: Client, options: { onError?: (err: u
             WHERE p.id IN (SELECT value FROM json_each(:ids))`,
       args: { ids: JSON.stringify(batch.map((b) => b.id)) },
     });
+    if (long) await yieldToEventLoop();
     let statements: InStatement[] = [];
     let chars = 0;
     for (const row of rows) {
