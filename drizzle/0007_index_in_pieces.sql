@@ -5,7 +5,7 @@
 -- UPDATE that ends the job: at the output cap (1,000,000 Chinese characters) about a
 -- second on the thread that serves every request.
 --
--- * ideas_fts_bigram and ideas_fts_trigram now hold pieces of about 16,000 characters
+-- * ideas_fts_bigram and ideas_fts_trigram now hold pieces of 8,192 characters
 --   (src/db/bigram-index.ts): piece k of idea id has rowid id * 1024 + k, each piece
 --   repeats the next one's first 512 characters (the longest search), so any term lies
 --   whole in some piece. The application writes them, a few per transaction, with the
