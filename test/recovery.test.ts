@@ -83,3 +83,25 @@ t.test('shutdown interrupts a running job and the next start finishes it', async
   t.equal(spec.attempts, 1, 'the attempt cut short by shutdown is not held against the job');
   t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
 });
+
+t.test('a recovered job waiting to run again is not found by the text its interrupted attempt left', async (t) => {
+  const file = join(tempDir(t), 'crashed.db');
+  const [processing] = await leaveBehind(file, [{ status: 'processing', attempts: 1, seq: 7 }]);
+  // The generator hangs: the job stays queued or running again, never replacing the old text with a new spec.
+  const fake = fakeGemini(t, 'hang');
+  const app = await build(t, { dbFile: file, env: fake.env, config: { ...fake.config, JOB_CONCURRENCY: 1 } });
+  await waitFor(
+    async () => {
+      const spec = (await app.inject({ url: `/api/spec/${processing.id}` })).json();
+      return spec.generatedSpec === '' ? spec : undefined;
+    },
+    { what: 'the row to drop the partial text' },
+  );
+  // The index catches up from its queue in the background.
+  await waitFor(
+    async () => ((await app.inject({ url: '/api/history?search=crash' })).json().data.length === 0 ? true : undefined),
+    { what: 'the search index to forget it' },
+  );
+  const found = (await app.inject({ url: '/api/history?search=crash' })).json();
+  t.same(found.data, [], 'a half-written spec is not searchable as a finished one');
+});
