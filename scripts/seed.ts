@@ -84,7 +84,7 @@ export async function seedIdeas(
       done += rows;
     }
     await client.batch(statements, 'write');
-    await bigrams.catchUp();
+    await bigrams.catchUpAll();
     onProgress?.(done);
   }
 }

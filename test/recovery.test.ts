@@ -83,3 +83,35 @@ t.test('shutdown interrupts a running job and the next start finishes it', async
   t.equal(spec.attempts, 1, 'the attempt cut short by shutdown is not held against the job');
   t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
 });
+
+t.test('a recovered job waiting to run again is not found by the text its interrupted attempt left', async (t) => {
+  const file = join(tempDir(t), 'crashed.db');
+  const rows = await leaveBehind(file, [
+    { status: 'processing', attempts: 1, seq: 7 },
+    { status: 'processing', attempts: 1, seq: 5 },
+  ]);
+  // The generator hangs and there is one slot: the first job runs (and never ends), the second stays queued behind it.
+  const fake = fakeGemini(t, 'hang');
+  const app = await build(t, { dbFile: file, env: fake.env, config: { ...fake.config, JOB_CONCURRENCY: 1 } });
+  const statuses = async () =>
+    Promise.all(rows.map(async (row) => (await app.inject({ url: `/api/job/${row.jobId}/status` })).json().status));
+  await waitFor(async () => (await statuses()).sort().join() === 'processing,queued', {
+    what: 'one running, one queued',
+  });
+  await waitFor(
+    async () => {
+      const specs = await Promise.all(
+        rows.map(async (row) => (await app.inject({ url: `/api/spec/${row.id}` })).json().generatedSpec),
+      );
+      return specs.every((text) => text === '');
+    },
+    { what: 'the rows to drop the partial texts' },
+  );
+  // The index catches up from its queue in the background: give it the time it takes to take a change.
+  await waitFor(async () => (await app.inject({ url: '/api/history?search=chores' })).json().data.length === 2, {
+    what: 'the ideas to be searchable',
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const found = (await app.inject({ url: '/api/history?search=crash' })).json();
+  t.same(found.data, [], 'a half-written spec is not searchable as a finished one');
+});

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { SPACELESS_GLOB_CLASS } from '../src/db/search-terms.js';
 import { migrationsFolder } from '../src/paths.js';
 import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
@@ -64,40 +64,126 @@ t.test(
   },
 );
 
+/** A database migrated up to (not including) the migration whose tag starts with `tag`, holding `rows` (idea, spec, status). */
+async function databaseBefore(t: Test, tag: string, rows: ReadonlyArray<readonly [string, string, string]>) {
+  const dir = tempDir(t);
+  const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta/_journal.json'), 'utf8')) as {
+    entries: Array<{ tag: string }>;
+  };
+  const upTo = journal.entries.findIndex((e) => e.tag.startsWith(tag));
+  t.ok(upTo > 0, `migration ${tag} exists`);
+  const previous = join(dir, 'previous-migrations');
+  mkdirSync(join(previous, 'meta'), { recursive: true });
+  for (const entry of journal.entries.slice(0, upTo))
+    copyFileSync(join(migrationsFolder, `${entry.tag}.sql`), join(previous, `${entry.tag}.sql`));
+  writeFileSync(
+    join(previous, 'meta/_journal.json'),
+    JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo) }),
+  );
+  const dbFile = join(dir, 'existing.db');
+  const client = createClient({ url: `file:${dbFile}` });
+  await migrate(drizzle(client), { migrationsFolder: previous });
+  const now = Date.now();
+  for (const [i, [idea, spec, status]] of rows.entries()) {
+    await client.execute({
+      sql: `INSERT INTO ideas (job_id, user_input, generated_spec, status, template, generator, attempts, output_length, created_at, updated_at)
+            VALUES (?, ?, ?, ?, 'standard', 'offline', 1, ?, ?, ?)`,
+      args: [`00000000-0000-4000-8000-00000000000${i}`, idea, spec, status, spec.length, now - i, now - i],
+    });
+  }
+  return { dbFile, client };
+}
+
+/** Tokens each row of an FTS5 index holds, per column, from its table of document sizes (varints). */
+async function rowSizes(app: Awaited<ReturnType<typeof build>>, table: string): Promise<Map<number, number[]>> {
+  const { rows } = await app.dbClient.execute(`SELECT id, sz FROM ${table}_docsize`);
+  const sizes = new Map<number, number[]>();
+  for (const row of rows) {
+    const bytes = new Uint8Array(row.sz as ArrayBuffer);
+    const columns: number[] = [];
+    for (let i = 0, value = 0; i < bytes.length; i++) {
+      value = value * 128 + (bytes[i] & 0x7f);
+      if (bytes[i] < 0x80) {
+        columns.push(value);
+        value = 0;
+      }
+    }
+    sizes.set(Number(row.id), columns);
+  }
+  return sizes;
+}
+
+t.test(
+  'a 1,000,000-character Chinese spec is indexed in pieces: no statement indexes more than 40,000 characters of it, and search finds terms in different pieces, once',
+  async (t) => {
+    const app = await build(t);
+    const sentence =
+      '系统必须让宠物主人在一分钟内完成注册并立即开始寻找附近的遛狗伙伴当用户关注的内容发生变化时会收到通知';
+    const filler = (chars: number) => sentence.repeat(Math.ceil(chars / sentence.length)).slice(0, chars);
+    // Terms 40,000 characters apart: never in one piece.
+    const spec = `${filler(10_000)}鸚鵡螺${filler(40_000)}nautilus 獨角獸${filler(950_000)}`;
+    const big = await storeIdea(app, { idea: '一个帮助宠物主人的应用', spec });
+    const small = await storeIdea(app, { idea: '海洋生物图鉴', spec: '鸚鵡螺与独角鲸' });
+    const other = await storeIdea(app, { idea: '只有鸚鵡螺的想法', spec: '没有别的' });
+
+    for (const table of ['ideas_fts_trigram', 'ideas_fts_bigram']) {
+      const sizes = await rowSizes(app, table);
+      const pieces = [...sizes.keys()].filter((rowid) => Math.floor(rowid / 1024) === big.id);
+      t.ok(pieces.length >= 25, `${table}: the spec is in ${pieces.length} pieces`);
+      // A bigram index row holds about two tokens a character (the character and its pair), a trigram row one.
+      const perChar = table === 'ideas_fts_bigram' ? 2 : 1;
+      const largest = Math.max(...pieces.map((rowid) => sizes.get(rowid)![1]));
+      t.ok(largest <= 40_000 * perChar, `${table}: the largest piece holds ${largest} tokens`);
+    }
+
+    for (const term of ['鸚鵡螺 獨角獸', '鸚鵡 nautilus', '鸚鵡螺 nautilus', '螺 獸'])
+      t.same(await searchIds(app, term), [big.id], `${term}: found in the spec whose terms are far apart, once`);
+    t.same(await searchIds(app, '鸚鵡螺 nautilus', { status: 'completed' }), [big.id]);
+    t.same(await searchIds(app, '鸚鵡螺 nautilus', { status: 'failed' }), []);
+    t.same(await searchIds(app, '鸚鵡螺 獨角獸 海洋'), [], 'every term must be in the idea');
+    for (const term of ['鸚鵡螺', '螺', '鸚鵡螺 nautilus']) {
+      const ids = await searchIds(app, term);
+      t.equal(new Set(ids).size, ids.length, `${term}: each idea once`);
+    }
+    const both = await history(app, { search: '鸚鵡螺 nautilus' });
+    t.equal(both.pagination.total, 1, 'counted once');
+    t.same(
+      (await history(app, { search: '鸚鵡螺' })).data.map((d) => d.id).sort(),
+      [big.id, small.id, other.id].sort(),
+      'a term in one piece of a long spec, and in short ones',
+    );
+    await app.ideas.update(small.id, { generatedSpec: '鸚鵡螺 獨角獸 nautilus' });
+    const ranked = await history(app, { search: '鸚鵡螺 獨角獸' });
+    t.same(ranked.data.map((d) => d.id).sort(), [big.id, small.id].sort(), 'a short spec and the long one, each once');
+    t.match(ranked.data.find((d) => d.id === big.id)!.snippet, /<mark>鸚鵡螺<\/mark>/, 'with a snippet');
+
+    // The spec shrinks: its pieces beyond the new text go.
+    await app.ideas.update(big.id, { generatedSpec: filler(1_000) });
+    t.same(await searchIds(app, '獨角獸'), [small.id], 'a term of the old text is gone');
+    const left = [...(await rowSizes(app, 'ideas_fts_bigram')).keys()].filter(
+      (rowid) => Math.floor(rowid / 1024) === big.id,
+    );
+    t.equal(left.length, 1, 'one piece left');
+    await app.ideas.update(big.id, { generatedSpec: spec });
+    const res = await app.inject({ method: 'DELETE', url: `/api/history/${big.id}` });
+    t.equal(res.statusCode, 200);
+    for (const table of ['ideas_fts_trigram', 'ideas_fts_bigram'])
+      t.same(
+        [...(await rowSizes(app, table)).keys()].filter((rowid) => Math.floor(rowid / 1024) === big.id),
+        [],
+        `${table}: a deleted idea leaves no piece`,
+      );
+  },
+);
+
 t.test(
   'a database from before migration 0005 upgrades: running rows lose their partial spec from the index, nothing else changes',
   async (t) => {
-    const dir = tempDir(t);
-    const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta/_journal.json'), 'utf8')) as {
-      entries: Array<{ tag: string }>;
-    };
-    const upTo = journal.entries.findIndex((e) => e.tag.startsWith('0005'));
-    t.ok(upTo > 0, 'migration 0005 exists');
-    const previous = join(dir, 'previous-migrations');
-    mkdirSync(join(previous, 'meta'), { recursive: true });
-    for (const entry of journal.entries.slice(0, upTo))
-      copyFileSync(join(migrationsFolder, `${entry.tag}.sql`), join(previous, `${entry.tag}.sql`));
-    writeFileSync(
-      join(previous, 'meta/_journal.json'),
-      JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo) }),
-    );
-
-    const dbFile = join(dir, 'existing.db');
-    const client = createClient({ url: `file:${dbFile}` });
-    await migrate(drizzle(client), { migrationsFolder: previous });
-    const now = Date.now();
-    const rows = [
+    const { dbFile, client } = await databaseBefore(t, '0005', [
       ['A running club for busy parents', '## Overview\nWeekly runs in the park.', 'completed'],
       ['一個幫助家庭分配家務的應用程式', '## 概述\n每週輪換家務。', 'completed'],
       ['A kiln booking tool for 陶藝 studios', '## Overview\nHalf a spec about glazes and 釉料配方', 'processing'],
-    ] as const;
-    for (const [i, [idea, spec, status]] of rows.entries()) {
-      await client.execute({
-        sql: `INSERT INTO ideas (job_id, user_input, generated_spec, status, template, generator, attempts, output_length, created_at, updated_at)
-            VALUES (?, ?, ?, ?, 'standard', 'offline', 1, ?, ?, ?)`,
-        args: [`00000000-0000-4000-8000-00000000000${i}`, idea, spec, status, spec.length, now - i, now - i],
-      });
-    }
+    ]);
     t.same(
       (
         await client.execute({
@@ -144,15 +230,50 @@ t.test('rows written around the repository (the seed script, a crash) are indexe
   t.same(await searchIds(second, '汐'), [1]);
 });
 
-t.test('migration 0005 filters rows by the same script class as the query parser', async (t) => {
-  const sql = readFileSync(join(migrationsFolder, '0005_index_final_text.sql'), 'utf8');
-  const classes = [...sql.matchAll(/GLOB '\*(\[[^\]]+\])\*'/g)].map((m) => m[1]);
-  t.equal(
-    classes.length,
-    7,
-    'the upgrade of running rows and of the bigram index, and insert and update for the idea and the spec',
-  );
-  for (const glob of classes) t.equal(glob, SPACELESS_GLOB_CLASS);
+t.test('migrations 0005 and 0007 filter rows by the same script class as the query parser', async (t) => {
+  for (const [file, count, what] of [
+    [
+      '0005_index_final_text.sql',
+      7,
+      'the upgrade of running rows and of the bigram index, and insert and update for the idea and the spec',
+    ],
+    ['0007_index_in_pieces.sql', 2, 'the rows queued for indexing in pieces: by the idea or the final spec'],
+  ] as const) {
+    const sql = readFileSync(join(migrationsFolder, file), 'utf8');
+    const classes = [...sql.matchAll(/GLOB '\*(\[[^\]]+\])\*'/g)].map((m) => m[1]);
+    t.equal(classes.length, count, `${file}: ${what}`);
+    for (const glob of classes) t.equal(glob, SPACELESS_GLOB_CLASS);
+  }
+});
+
+t.test('a database from before migration 0007 upgrades: its rows are indexed again, in pieces', async (t) => {
+  const { dbFile, client } = await databaseBefore(t, '0007', [
+    ['A running club for busy parents', '## Overview\nWeekly runs in the park.', 'completed'],
+    ['一個幫助家庭分配家務的應用程式', `## 概述\n每週輪換家務。${'輪值表'.repeat(30_000)}洗碗機`, 'completed'],
+    ['A kiln booking tool for 陶藝 studios', '## Overview\nHalf a spec about 釉料配方', 'processing'],
+  ]);
+  client.close();
+
+  const app = await build(t, { dbFile });
+  t.same(await searchIds(app, 'runs'), [1]);
+  for (const term of ['家務', '每週輪換', '洗碗機', '家務 洗碗機', '每週輪換 洗碗機', '洗碗機 application'])
+    t.same(await searchIds(app, term), term.includes('application') ? [] : [2], term);
+  t.same(await searchIds(app, '陶藝'), [3]);
+  t.same(await searchIds(app, '釉料'), [], 'a running job’s partial spec is still not searched');
+  for (const table of ['ideas_fts_trigram', 'ideas_fts_bigram']) {
+    const { rows: pieces } = await app.dbClient.execute(`SELECT id FROM ${table}_docsize ORDER BY id`);
+    const ids = pieces.map((r) => Number(r.id));
+    const ofIdea = (id: number) => ids.filter((rowid) => Math.floor(rowid / 1024) === id);
+    t.same(ofIdea(1), [], `${table}: not the English idea`);
+    t.ok(ofIdea(2).length > 1, `${table}: the long spec in ${ofIdea(2).length} pieces`);
+    t.same(
+      ofIdea(2),
+      Array.from({ length: ofIdea(2).length }, (_, k) => 2048 + k),
+      'numbered from id * 1024',
+    );
+    t.same(ofIdea(3), [3072], `${table}: the running job's idea in one`);
+    t.equal(ids.length, ofIdea(2).length + 1, 'and nothing else');
+  }
 });
 
 t.test(

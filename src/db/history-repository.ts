@@ -1,12 +1,13 @@
 import type { Client, InArgs, Row } from '@libsql/client';
 import { DAY_MS, isoTime } from '../time.js';
 import type { IdeaStatus } from './schema.js';
-import { bigramPhrase } from './bigram-index.js';
+import { bigramPhrase, PIECES_PER_IDEA, SPLIT_TOKEN } from './bigram-index.js';
 import {
   isEmptySearch,
   matchExpression,
   mixedMatchExpression,
   parseSearch,
+  ftsString,
   TRIGRAM,
   type SearchTerms,
 } from './search-terms.js';
@@ -124,9 +125,10 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
     to: number,
   ): Promise<number> {
     if (table === 'ideas_fts') return to - from + 1;
+    // Those two hold ideas in pieces: piece 0 stands for its idea.
     const { rows } = await client.execute({
-      sql: `SELECT count(*) AS n FROM ${table}_docsize WHERE id BETWEEN :from AND :to`,
-      args: { from, to },
+      sql: `SELECT count(*) AS n FROM ${table}_docsize WHERE id BETWEEN :from AND :to AND id % ${PIECES_PER_IDEA} = 0`,
+      args: { from: from * PIECES_PER_IDEA, to: to * PIECES_PER_IDEA + PIECES_PER_IDEA - 1 },
     });
     return Math.max(1, Number(rows[0].n));
   }
@@ -163,6 +165,109 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       return markNeedles(String(row.spec_window), needles, from > 1, from + SNIPPET_CHARS <= Number(row.spec_length));
     }
     return markNeedles(summary.idea.slice(0, IDEA_CHARS), needles, false, summary.idea.length > IDEA_CHARS);
+  }
+
+  interface Found {
+    /** The page's ids and scores, as SQL. */
+    page: string;
+    /** The page joined to its ideas (and for words, to the index that cuts the snippets). */
+    source: string;
+    args: Record<string, string | number>;
+    total: number;
+    capped: boolean;
+    ranked: boolean;
+  }
+
+  /** Whether a full window is too dense to rank (see search()). */
+  async function rankable(table: Parameters<typeof indexedBetween>[0], total: number, oldest: number, asOf: number) {
+    const capped = total >= options.rankWindow;
+    return { capped, ranked: !(capped && total / (await indexedBetween(table, oldest, asOf)) > DENSE) };
+  }
+
+  /** Words: ideas_fts, which holds each idea as one row (rowid = id), and cuts the snippets itself. */
+  async function wordSearch(match: string, asOf: number): Promise<Found | undefined> {
+    const where = 'ideas_fts MATCH :match AND ideas_fts.rowid <= :asOf';
+    const window = await client.execute({
+      sql: `SELECT count(*) AS n, min(id) AS oldest FROM (SELECT rowid AS id FROM ideas_fts WHERE ${where} ORDER BY rowid DESC LIMIT :window)`,
+      args: { match, asOf, window: options.rankWindow },
+    });
+    const total = Number(window.rows[0].n);
+    if (total === 0) return undefined;
+    const oldest = Number(window.rows[0].oldest);
+    const { capped, ranked } = await rankable('ideas_fts', total, oldest, asOf);
+    const page = ranked
+      ? `SELECT id, score FROM (SELECT rowid AS id, bm25(ideas_fts, 4.0, 1.0, 0.0) AS score FROM ideas_fts WHERE ${where} AND rowid >= :oldest)
+         ORDER BY score, id DESC LIMIT :limit OFFSET :offset`
+      : `SELECT rowid AS id, 0.0 AS score FROM ideas_fts WHERE ${where} ORDER BY rowid DESC LIMIT :limit OFFSET :offset`;
+    // FTS5's snippet needs the match: one walk over the page's id range, not one MATCH per row. CROSS JOIN keeps that order.
+    const source = `ideas_fts CROSS JOIN page p ON p.id = ideas_fts.rowid CROSS JOIN ideas i ON i.id = p.id
+      WHERE ideas_fts MATCH :match AND ideas_fts.rowid BETWEEN (SELECT min(id) FROM page) AND (SELECT max(id) FROM page)`;
+    return { page, source, args: { match, asOf, oldest }, total, capped, ranked };
+  }
+
+  /**
+   * Runs of spaceless scripts: ideas_fts_trigram or ideas_fts_bigram, which hold each idea in
+   * pieces (rowid = id * PIECES_PER_IDEA + piece, see bigram-index.ts). An idea matches when one
+   * piece holds every term, or, for an idea of several pieces (status token SPLIT_TOKEN), when
+   * each term is in one of them: those are looked up term by term among such pieces only, and
+   * scored as the sum of each term's best piece (bm25 adds up the terms of a query the same way).
+   * An idea found in several pieces counts once, with its best score.
+   */
+  async function piecesSearch(
+    table: 'ideas_fts_trigram' | 'ideas_fts_bigram',
+    match: string,
+    each: string[],
+    asOf: number,
+  ): Promise<Found | undefined> {
+    const idOf = `${table}.rowid / ${PIECES_PER_IDEA}`;
+    const score = `bm25(${table}, 4.0, 1.0, 0.0)`;
+    const hi = asOf * PIECES_PER_IDEA + PIECES_PER_IDEA - 1;
+    let split = '[]';
+    if (each.length > 1) {
+      const spread = await client.execute({
+        sql: `SELECT json_group_array(json_array(id, score)) AS split FROM (
+                SELECT id, sum(best) AS score FROM (
+                  SELECT id, term, min(score) AS best FROM (${each
+                    .map(
+                      (_, n) =>
+                        `SELECT ${idOf} AS id, ${n} AS term, ${score} AS score FROM ${table} WHERE ${table} MATCH :each${n} AND rowid <= :hi`,
+                    )
+                    .join(' UNION ALL ')})
+                  GROUP BY id, term)
+                GROUP BY id HAVING count(*) = ${each.length})`,
+        args: {
+          hi,
+          ...Object.fromEntries(each.map((e, n) => [`each${n}`, `${e} AND status : ${ftsString(SPLIT_TOKEN)}`])),
+        },
+      });
+      split = String(spread.rows[0].split);
+    }
+    const where = `${table} MATCH :match AND ${table}.rowid BETWEEN :lo AND :hi`;
+    const spreadIds = 'SELECT value ->> 0 AS id FROM json_each(:split)';
+    const newest = `SELECT DISTINCT ${idOf} AS id FROM ${table} WHERE ${where} ORDER BY ${table}.rowid DESC`;
+    const window = await client.execute({
+      sql: `SELECT count(*) AS n, min(id) AS oldest FROM (SELECT id FROM (${newest} LIMIT :window) UNION ${spreadIds} ORDER BY id DESC LIMIT :window)`,
+      args: { match, lo: 0, hi, split, window: options.rankWindow },
+    });
+    const total = Number(window.rows[0].n);
+    if (total === 0) return undefined;
+    const oldest = Number(window.rows[0].oldest);
+    const { capped, ranked } = await rankable(table, total, oldest, asOf);
+    const page = ranked
+      ? `SELECT id, min(score) AS score FROM (
+           SELECT ${idOf} AS id, ${score} AS score FROM ${table} WHERE ${where}
+           UNION ALL SELECT value ->> 0, value ->> 1 FROM json_each(:split) WHERE value ->> 0 >= :oldest)
+         GROUP BY id ORDER BY score, id DESC LIMIT :limit OFFSET :offset`
+      : `SELECT id, 0.0 AS score FROM (SELECT id FROM (${newest} LIMIT :limit + :offset) UNION ${spreadIds})
+         ORDER BY id DESC LIMIT :limit OFFSET :offset`;
+    return {
+      page,
+      source: 'page p CROSS JOIN ideas i ON i.id = p.id',
+      args: { match, lo: ranked ? oldest * PIECES_PER_IDEA : 0, hi, split, oldest },
+      total,
+      capped,
+      ranked,
+    };
   }
 
   return {
@@ -242,14 +347,18 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       const longRuns = terms.runs.filter((run) => [...run].length >= TRIGRAM);
       const shortRuns = terms.runs.filter((run) => [...run].length < TRIGRAM);
       const kinds = [terms.words, longRuns, shortRuns].filter((list) => list.length > 0).length;
-      const tables =
+      const { table, match, each } =
         kinds > 1
-          ? [
-              {
-                table: 'ideas_fts_bigram' as const,
-                match: mixedMatchExpression(terms.words, [...shortRuns, ...longRuns.map(bigramPhrase)], query.status),
-              },
-            ]
+          ? {
+              table: 'ideas_fts_bigram' as const,
+              match: mixedMatchExpression(terms.words, [...shortRuns, ...longRuns.map(bigramPhrase)], query.status),
+              each: [
+                ...terms.words.map((word) => mixedMatchExpression([word], [], query.status)),
+                ...[...shortRuns, ...longRuns.map(bigramPhrase)].map((run) =>
+                  mixedMatchExpression([], [run], query.status),
+                ),
+              ],
+            }
           : (
               [
                 ['ideas_fts', terms.words, 'text'],
@@ -258,40 +367,20 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
               ] as const
             )
               .filter(([, list]) => list.length > 0)
-              .map(([table, list, columns]) => ({ table, match: matchExpression(list, query.status, columns) }));
-      const driver = `${tables[0].table}.rowid`;
-      const from = tables
-        .map((t, n) => (n === 0 ? t.table : `JOIN ${t.table} ON ${t.table}.rowid = ${driver}`))
-        .join(' ');
-      const where = `${tables.map((t, n) => `${t.table} MATCH :match${n}`).join(' AND ')} AND ${driver} <= :asOf`;
-      const args = { ...Object.fromEntries(tables.map((t, n) => [`match${n}`, t.match])), asOf };
-
-      const window = await client.execute({
-        sql: `SELECT count(*) AS n, min(id) AS oldest FROM (SELECT ${driver} AS id FROM ${from} WHERE ${where} ORDER BY ${driver} DESC LIMIT :window)`,
-        args: { ...args, window: options.rankWindow },
-      });
-      const total = Number(window.rows[0].n);
-      if (total === 0) return none;
-      const oldest = Number(window.rows[0].oldest);
-      const capped = total >= options.rankWindow;
-      const ranked = !(capped && total / (await indexedBetween(tables[0].table, oldest, asOf)) > DENSE);
-
-      const page = ranked
-        ? `SELECT id, score FROM (SELECT ${driver} AS id, ${tables.map((t) => `bm25(${t.table}, 4.0, 1.0, 0.0)`).join(' + ')} AS score FROM ${from} WHERE ${where} AND ${driver} >= :oldest)
-           ORDER BY score, id DESC LIMIT :limit OFFSET :offset`
-        : `SELECT ${driver} AS id, 0.0 AS score FROM ${from} WHERE ${where} ORDER BY ${driver} DESC LIMIT :limit OFFSET :offset`;
-      // FTS5's snippet needs the match: one walk over the page's id range, not one MATCH per row. CROSS JOIN keeps that order.
-      const source =
-        terms.runs.length === 0
-          ? `ideas_fts CROSS JOIN page p ON p.id = ideas_fts.rowid CROSS JOIN ideas i ON i.id = p.id
-             WHERE ideas_fts MATCH :match0 AND ideas_fts.rowid BETWEEN (SELECT min(id) FROM page) AND (SELECT max(id) FROM page)`
-          : 'page p CROSS JOIN ideas i ON i.id = p.id';
+              .map(([table, list, columns]) => ({
+                table,
+                match: matchExpression(list, query.status, columns),
+                each: list.map((term) => matchExpression([term], query.status, columns)),
+              }))[0];
+      const found =
+        table === 'ideas_fts' ? await wordSearch(match, asOf) : await piecesSearch(table, match, each, asOf);
+      if (!found) return none;
+      const { page, source, args, total, capped, ranked } = found;
       const markers = ftsMarkers();
       const { rows } = await client.execute({
         sql: `WITH page AS MATERIALIZED (${page}) SELECT ${SUMMARY}${snippetColumns(terms)} FROM ${source} ORDER BY p.score, p.id DESC`,
         args: {
           ...args,
-          oldest,
           limit: query.limit,
           offset: query.offset,
           ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : { markOpen: markers.open, markClose: markers.close }),

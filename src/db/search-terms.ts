@@ -32,10 +32,10 @@ export const SPACELESS_RANGES: ReadonlyArray<readonly [number, number]> = [
 /** The GLOB character class the migration uses, for the test that keeps both lists equal. */
 export const SPACELESS_GLOB_CLASS = `[${SPACELESS_RANGES.map(([a, b]) => `${String.fromCodePoint(a)}-${String.fromCodePoint(b)}`).join('')}]`;
 
-const SPACELESS_RUN = new RegExp(
-  `[${SPACELESS_RANGES.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('')}]+`,
-  'gu',
-);
+const SPACELESS_CLASS = `[${SPACELESS_RANGES.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('')}]`;
+const SPACELESS_RUN = new RegExp(`${SPACELESS_CLASS}+`, 'gu');
+/** A character of a spaceless script: a text holding one is in the indexes of those scripts. */
+export const SPACELESS_CHAR = new RegExp(SPACELESS_CLASS, 'u');
 /** Control, format and surrogate code points: never meaningful in a query, and a NUL would cut FTS5's string short. */
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/gu;
 /** What unicode61 keeps as token characters (L*, N*, Co); a word without any has no token to look for. */

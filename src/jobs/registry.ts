@@ -365,7 +365,8 @@ export class JobRegistry {
       return false;
     }
     job.emit(message);
-    this.mirror.write(job, {});
+    // The interrupted attempt's partial text goes: a queued row's text would be indexed as a finished spec.
+    this.mirror.write(job, { generatedSpec: '', outputLength: 0 });
     return true;
   }
 

@@ -11,8 +11,16 @@ import type { JobRowMirror } from './mirror.js';
 import type { RunOutcome } from './stores/queue.js';
 import type { TerminalStatus } from './transitions.js';
 
-/** How often streamed text is written to the idea row while a job runs. */
+/**
+ * How often streamed text is written to the idea row while a job runs: every second, and
+ * beyond TEXT_FLUSH_CHARS characters less often, in proportion to the text's length. Each
+ * write rewrites the whole text, on the thread that serves requests (25 ms at 1,000,000
+ * Chinese characters): spaced this way, a text growing at any rate is written about twice
+ * its final length in all, not once per second whatever its length.
+ */
 const TEXT_FLUSH_MS = 1000;
+const TEXT_FLUSH_CHARS = 100_000;
+const textFlushInterval = (chars: number) => TEXT_FLUSH_MS * Math.max(1, chars / TEXT_FLUSH_CHARS);
 /** How long a job handed back at shutdown waits for its row to say queued before another instance may take it. */
 const HAND_BACK_WAIT_MS = 5000;
 
@@ -84,7 +92,12 @@ export class JobRunner {
     const { config, generator, mirror, finish } = this.deps;
     const log = this.deps.log.child({ jobId: job.jobId, ideaId: job.ideaId });
     this.running.add(job);
-    const flushTimer = setInterval(() => this.writeText(job), TEXT_FLUSH_MS);
+    let textWritten = Date.now();
+    const flushTimer = setInterval(() => {
+      if (Date.now() - textWritten < textFlushInterval(job.chars) - TEXT_FLUSH_MS / 2) return;
+      textWritten = Date.now();
+      this.writeText(job);
+    }, TEXT_FLUSH_MS);
     flushTimer.unref();
     try {
       job.startedAt ??= Date.now();

@@ -40,7 +40,7 @@ export default fp(
       onError: (err) => app.log.warn({ err }, 'search index update failed; retrying'),
     });
     // Rows left unindexed by a crash, an upgrade or the seed script.
-    await bigrams.catchUp();
+    await bigrams.catchUpAll();
     app.decorate('ideas', createIdeaRepository(db, bigrams));
     app.decorate('history', createHistoryRepository(client, { rankWindow: app.config.SEARCH_RANK_WINDOW }));
     app.decorate('healthLogs', createHealthRepository(db));
