@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { createClient } from '@libsql/client';
+import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -27,6 +28,22 @@ t.test(
     await redis.kill();
     t.notOk(await redisPing(redis.port), 'nothing answers once killed');
     t.throws(() => process.kill(pid!, 0), 'the process is gone');
+  },
+);
+
+t.test(
+  'a private redis-server with persistence keeps its data across a restart; one without starts empty',
+  { skip: redisMissing },
+  async (t) => {
+    for (const persist of [true, false]) {
+      const redis = await RedisServer.start(t, { persist });
+      const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+      t.after(() => client.disconnect());
+      await client.set('accepted', 'job-1');
+      await redis.stop();
+      await redis.start();
+      t.equal(await client.get('accepted'), persist ? 'job-1' : null, persist ? 'kept' : 'gone');
+    }
   },
 );
 

@@ -6,6 +6,7 @@ import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import { newInstanceId } from '../instance-id.js';
 import { migrationsFolder } from '../paths.js';
+import { sleep } from '../time.js';
 import { installConnectionSetup } from './connection-setup.js';
 import { createLeases, withLease, type Leases } from './lease.js';
 import * as schema from './schema.js';
@@ -31,6 +32,24 @@ export function databaseFilePath(url: string): string | undefined {
   return url.startsWith('file://') ? fileURLToPath(url) : url.slice('file:'.length).split('?')[0];
 }
 
+/**
+ * Several processes opening a new file at once: switching it to WAL needs an exclusive lock, and SQLite
+ * refuses it at once (SQLITE_BUSY, without waiting the busy timeout) when another process is doing the same
+ * (seen here: one instance of two started together exited with 'database is locked'). Tried again until
+ * BUSY_TIMEOUT_MS has passed.
+ */
+async function busyRetried<T>(statement: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await statement();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      await sleep(20 + Math.random() * 80);
+    }
+  }
+}
+
 export interface OpenDatabaseOptions {
   /** Who takes leases on this database (default: a fresh instance id). */
   holder?: string;
@@ -53,9 +72,9 @@ export async function openDatabase(
   const client = createClient({ url, authToken, timeout: BUSY_TIMEOUT_MS });
   try {
     if (local) {
-      await client.execute('PRAGMA journal_mode = WAL');
+      await busyRetried(() => client.execute('PRAGMA journal_mode = WAL'));
       // The connection that just switched a new file to WAL was set up before it was WAL; the others set themselves up.
-      await client.execute('PRAGMA synchronous = NORMAL');
+      await busyRetried(() => client.execute('PRAGMA synchronous = NORMAL'));
     }
     const db = drizzle(client, { schema });
     const leases = createLeases(client, options.holder ?? newInstanceId());

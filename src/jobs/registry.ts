@@ -196,8 +196,10 @@ export class JobRegistry {
     const stored = snapshotFromRow(row);
     if (!this.deps.queue.shared || isTerminal(row.status)) return stored;
     // Running on another instance: the shared log is ahead of the row, which is written once a second.
+    // At the same seq the log still wins: its status, seq and text are one atomic read, while the row's
+    // seq is the job's when the write ran and its text the one of the last flush before it (older).
     const logged = await this.deps.events.snapshot(jobId).catch(() => undefined);
-    if (!logged || logged.seq <= stored.seq) return stored;
+    if (!logged || logged.seq < stored.seq) return stored;
     const [last] = await this.deps.events.after(jobId, logged.seq - 1).catch(() => []);
     return {
       ...stored,
@@ -372,7 +374,13 @@ export class JobRegistry {
   private newJob(row: IdeaRow, seq: number): Job {
     const { events, log } = this.deps;
     const job: Job = new Job(row, seq, (event: JobEvent, text?: TextChange) => {
-      const appended = events.append(event, text).catch((err: unknown) => {
+      const append = () => events.append(event, text);
+      // With a shared queue a client that sees the end reads the idea next, on any instance: the terminal
+      // event waits for the row that finish() writes right after it (or ROW_WAIT_MS), so that read finds it ended.
+      const rowFirst = this.deps.queue.shared && isTerminal(event.status);
+      const appended = (
+        rowFirst ? Promise.resolve().then(() => this.mirror.settled(job, ROW_WAIT_MS).then(append)) : append()
+      ).catch((err: unknown) => {
         if (err instanceof FencedError) return this.lose(job);
         log.error({ err, jobId: event.jobId, seq: event.seq }, 'could not append a job event');
       });
