@@ -23,7 +23,13 @@ const app = await buildApp({ config });
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 10_000, logger: app.log }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error');
   else app.log.info({ signal }, 'shutting down');
+  // A shutdown that takes longer than running jobs are given says what it is still waiting on.
+  const slow = setInterval(
+    () => app.log.warn({ waitingOn: process.getActiveResourcesInfo() }, 'shutdown is taking long'),
+    config.SHUTDOWN_GRACE_MS + 2000,
+  ).unref();
   await app.close();
+  clearInterval(slow);
 });
 
 try {
