@@ -28,8 +28,12 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 10_000, logger: app.log }, as
     () => app.log.warn({ waitingOn: process.getActiveResourcesInfo() }, 'shutdown is taking long'),
     config.SHUTDOWN_GRACE_MS + 2000,
   ).unref();
+  // Running jobs have had their grace (preClose); a client that keeps a response in flight (one it does not
+  // read, a stuck upload) must not hold the shutdown: its connection is cut.
+  const cut = setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_GRACE_MS + 3000).unref();
   await app.close();
   clearInterval(slow);
+  clearTimeout(cut);
 });
 
 try {
