@@ -10,6 +10,7 @@ import {
   type ClientOptions,
   type JobEvent,
   type Transport,
+  type WebSocketLike,
 } from '../src/client/index.js';
 import { baseUrl, build, fakeGemini, waitForJob } from './helper.js';
 import { freePort } from './free-port.js';
@@ -329,3 +330,36 @@ t.test('health and the metrics summary', async (t) => {
     "the client's own request shows in the summary",
   );
 });
+
+t.test(
+  'a WebSocket that connects only after the client gave up on it is closed quietly, and the job still arrives',
+  async (t) => {
+    const slowSockets: Promise<unknown>[] = [];
+    const { client } = await setUp(t, {
+      delayMs: 60,
+      client: {
+        connectTimeoutMs: 40,
+        // Each socket is handed over after the client's connect timeout, while it is still connecting.
+        webSocket: (url) => {
+          const handed = new Promise<WebSocketLike>((resolve) =>
+            setTimeout(async () => {
+              const { WebSocket: Ws } = await import('ws');
+              resolve(new Ws(url) as unknown as WebSocketLike);
+            }, 120),
+          );
+          slowSockets.push(handed);
+          return handed;
+        },
+      },
+    });
+    const seen = recorder();
+    const idea = await client.generateSpec(IDEA, seen);
+    t.equal(idea.status, 'completed', 'an uncaught error from a given-up socket would have ended this test instead');
+    t.equal(idea.generatedSpec, CHUNKS.join(''));
+    t.ok(slowSockets.length >= 1, 'the client tried the WebSocket');
+    t.ok(
+      seen.transports.length > 0 && !seen.transports.includes('websocket'),
+      'every socket came too late: SSE or polling carried it',
+    );
+  },
+);

@@ -78,7 +78,13 @@ export class JobChannel {
     this.state = 'connecting';
     this.schedule(this.options.connectTimeoutMs, () => this.lost());
     this.options.factory(this.options.url).then(
-      (socket) => (generation === this.generation ? this.attach(socket) : socket.close()),
+      (socket) => {
+        if (generation === this.generation) return this.attach(socket);
+        // An attempt given up meanwhile: its socket is closed, and the error `ws` emits for a socket
+        // closed while still connecting is ignored instead of thrown as an uncaught exception.
+        socket.addEventListener('error', () => {});
+        socket.close();
+      },
       () => generation === this.generation && this.lost(),
     );
   }
