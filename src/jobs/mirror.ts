@@ -120,22 +120,25 @@ export class JobRowMirror {
     let patch = first;
     for (let retry = 1; ; retry++) {
       const { generatorMeta, ...columns } = patch;
+      // The job's state as of this patch, taken before any wait: a job that ends meanwhile must not
+      // lend its new status to a patch without the columns that go with it (the error, the spec).
+      const row = {
+        status: job.status,
+        attempts: job.attempt,
+        updatedAt: job.updatedAt,
+        ...columns,
+        metadata: {
+          seq: job.seq,
+          message: job.message,
+          chunks: job.chunks,
+          toolUses: job.toolUses,
+          ...(generatorMeta ?? {}),
+        },
+      };
       const fence = this.fences.get(job);
       if (this.dropped.has(job) || (fence && !(await fence()))) return;
       try {
-        await this.ideas.update(job.ideaId, {
-          status: job.status,
-          attempts: job.attempt,
-          updatedAt: job.updatedAt,
-          ...columns,
-          metadata: {
-            seq: job.seq,
-            message: job.message,
-            chunks: job.chunks,
-            toolUses: job.toolUses,
-            ...(generatorMeta ?? {}),
-          },
-        });
+        await this.ideas.update(job.ideaId, row);
         if (this.failing.delete(job))
           this.log.info({ jobId: job.jobId, retries: retry - 1 }, 'job row written after the database recovered');
         return;
