@@ -2,6 +2,7 @@ import { Queue, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Errors } from '../../errors.js';
+import { settleWithin } from '../../time.js';
 import type { JobQueue, JobRunner, QueueCounts } from './queue.js';
 
 export interface BullMqQueueOptions {
@@ -185,10 +186,7 @@ export class BullMqJobQueue implements JobQueue {
   async close(): Promise<void> {
     clearInterval(this.countsTimer);
     if (!this.stopped) await this.stop();
-    await Promise.race([
-      Promise.allSettled([this.worker?.close(true), this.queue.close()]),
-      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
-    ]);
+    await settleWithin(Promise.allSettled([this.worker?.close(true), this.queue.close()]), 2000);
     for (const connection of this.connections) connection.disconnect();
   }
 }

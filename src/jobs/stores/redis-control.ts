@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import { DAY_MS } from '../../time.js';
+import { DAY_MS, sleep } from '../../time.js';
 import type { CancelHandler, CancelOutcome, JobControl } from './control.js';
 
 export interface RedisJobControlOptions {
@@ -122,7 +122,7 @@ export class RedisJobControl implements JobControl {
         await this.publish({ type: 'ended', jobId });
         return;
       } catch {
-        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+        await sleep(200 * (attempt + 1));
       }
     }
     this.options.log.warn({ jobId }, 'job control: could not announce the end of a job; waiters will look again');

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { ReplyError, type Redis } from 'ioredis';
 import { backoffDelay } from '../../generators/backoff.js';
 import type { JobEvent } from '../../schemas/jobs.js';
-import { sleep } from '../../time.js';
+import { settleWithin, sleep } from '../../time.js';
 import { isTerminal, type JobStatus } from '../transitions.js';
 import {
   FencedError,
@@ -320,7 +320,7 @@ export class RedisEventLog implements EventLog {
     this.closed = true;
     this.wake?.();
     // Appends still on their way get a moment to land.
-    await Promise.race([Promise.allSettled([...this.chains.values()]), sleep(1000)]);
+    await settleWithin(Promise.allSettled([...this.chains.values()]), 1000);
     this.reader.disconnect();
     await this.loop;
     this.watched.clear();
