@@ -1,15 +1,19 @@
 /**
  * A long spec streaming in Chinese against the same in English (issue 9, item 1).
  * A fake CLI writes a spec of the given length at a steady rate; while it streams,
- * and for a second after it ends (the finished spec is indexed then), the service
- * is asked for the job's status over HTTP by autocannon in another process at a
- * poll-like rate (the liveness probe beyond 100,000 characters, see pollPath), and
- * the event loop's delay is sampled. Reported: event-loop delay
- * p99 and max, status-poll p99 and max, each for Chinese and English and as the
- * ratio Chinese / English (target: within 2×). The English run is the baseline,
- * measured in the same run; the two alternate, so load from elsewhere hits both.
+ * and for a second after it ends (the finished spec is indexed then), another process
+ * (bench/steady-poll.mjs) asks for the job's status 50 times a second on a fixed
+ * timetable, as a page polling fast would (the liveness probe beyond 100,000
+ * characters, see pollPath), and the event loop's delay is sampled. Reported:
+ * event-loop delay p99 and max, status-poll p99 and max, each for Chinese and English
+ * and as the ratio Chinese / English (target: within 2×). Russian is run too: it is
+ * not ASCII either, and shows what any such text costs SQLite's unicode61 tokenizer
+ * (ideas_fts), apart from what is particular to scripts written without spaces.
+ * English is the baseline, measured in the same run; the languages take turns, so
+ * load from elsewhere hits all of them.
  *
  *   npx tsx bench/cjk-stream.bench.ts     (or npm run bench -- cjk)
+ *   BENCH_STREAM_CHARS=1000000 BENCH_ROUNDS=5 npx tsx bench/cjk-stream.bench.ts
  */
 import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -21,12 +25,12 @@ import { buildApp } from '../src/app.js';
 import { benchConfig, benchDir } from './service.js';
 
 const FAKE = fileURLToPath(new URL('../test/fixtures/fake-gemini.mjs', import.meta.url));
-const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
+const POLLER = fileURLToPath(new URL('./steady-poll.mjs', import.meta.url));
 const STREAM_SECONDS = Number(process.env.BENCH_STREAM_SECONDS ?? 10);
 const CHUNKS = 100;
-/** Status polls per second (one connection): a browser polling fast, not a load test. */
-const POLL_RATE = 50;
-const ROUNDS = 2;
+/** Milliseconds between two status polls: a page polling fast, not a load test. */
+const POLL_EVERY_MS = 20;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const run = promisify(execFile);
 /**
  * What is polled: the job's status up to 100,000 characters, as the issue asks. Beyond,
@@ -40,6 +44,15 @@ const ZH =
   '系统必须让宠物主人在一分钟内完成注册，并立即开始寻找附近的遛狗伙伴。当用户关注的内容发生变化时会收到通知，并且可以逐项关闭。数据在传输和存储时均加密；用户可以导出或删除自己的全部数据。\n';
 const EN =
   'The system must let dog owners sign up in under a minute and find walking partners nearby. Users are notified when something they follow changes. Data is encrypted in transit and at rest.\n';
+const RU =
+  'Система должна позволять владельцам собак зарегистрироваться меньше чем за минуту и находить партнёров для прогулок рядом. Пользователь получает уведомление, когда меняется то, за чем он следит. Данные шифруются при передаче и хранении.\n';
+const SENTENCES = { zh: ZH, en: EN, ru: RU };
+const IDEAS = {
+  zh: '一个帮助宠物主人寻找遛狗伙伴的手机应用',
+  en: 'A mobile app that helps dog owners find walking partners',
+  ru: 'Мобильное приложение, которое помогает владельцам собак находить партнёров для прогулок',
+};
+type Language = keyof typeof SENTENCES;
 const textOf = (sentence: string, chars: number) => sentence.repeat(Math.ceil(chars / sentence.length)).slice(0, chars);
 
 interface Result {
@@ -51,10 +64,10 @@ interface Result {
   seconds: number;
 }
 
-async function stream(language: 'zh' | 'en', chars: number): Promise<Result> {
+async function stream(language: Language, chars: number): Promise<Result> {
   const dir = benchDir();
   const file = join(dir, 'spec.md');
-  writeFileSync(file, textOf(language === 'zh' ? ZH : EN, chars));
+  writeFileSync(file, textOf(SENTENCES[language], chars));
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -68,35 +81,22 @@ async function stream(language: 'zh' | 'en', chars: number): Promise<Result> {
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    const idea =
-      language === 'zh'
-        ? '一个帮助宠物主人寻找遛狗伙伴的手机应用'
-        : 'A mobile app that helps dog owners find walking partners';
     const started = performance.now();
     const res = await fetch(`${base}/api/generate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ idea }),
+      body: JSON.stringify({ idea: IDEAS[language] }),
     });
     const { jobId } = (await res.json()) as { jobId: string };
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
     // The stream, and a second after it for the indexing of the finished spec.
-    const { stdout } = await run(
-      process.execPath,
-      [
-        AUTOCANNON,
-        '-c',
-        '1',
-        '-R',
-        String(POLL_RATE),
-        '-d',
-        String(STREAM_SECONDS + 2),
-        '-j',
-        `${base}${pollPath(chars, jobId)}`,
-      ],
-      { maxBuffer: 16 * 1024 * 1024 },
-    );
+    const { stdout } = await run(process.execPath, [
+      POLLER,
+      `${base}${pollPath(chars, jobId)}`,
+      String(STREAM_SECONDS + 2),
+      String(POLL_EVERY_MS),
+    ]);
     loop.disable();
     const status = (await (await fetch(`${base}/api/job/${jobId}/status`)).json()) as {
       status: string;
@@ -106,18 +106,14 @@ async function stream(language: 'zh' | 'en', chars: number): Promise<Result> {
       throw new Error(`${language} ${chars}: the job is ${status.status} after the stream`);
     if (status.progress.chars !== chars)
       throw new Error(`${language} ${chars}: ${status.progress.chars} characters streamed`);
-    const polls = JSON.parse(stdout) as {
-      latency: { p99: number; max: number };
-      requests: { total: number };
-      non2xx: number;
-    };
-    if (polls.non2xx > 0) throw new Error(`${polls.non2xx} status polls failed`);
+    const polls = JSON.parse(stdout) as { count: number; errors: number; p99: number; max: number };
+    if (polls.errors > 0) throw new Error(`${polls.errors} status polls failed`);
     return {
       loopP99: loop.percentile(99) / 1e6,
       loopMax: loop.max / 1e6,
-      pollP99: polls.latency.p99,
-      pollMax: polls.latency.max,
-      polls: polls.requests.total,
+      pollP99: polls.p99,
+      pollMax: polls.max,
+      polls: polls.count,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
@@ -137,8 +133,10 @@ const merge = (rs: Result[]): Result => ({
 });
 
 const f = (n: number) => n.toFixed(1).padStart(7);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`.padStart(8);
+const NAMES = { en: 'English', zh: 'Chinese', ru: 'Russian' };
 console.log(
-  `A spec streamed over ${STREAM_SECONDS} s in ${CHUNKS} deltas, status polled ${POLL_RATE}/s; ${ROUNDS} rounds, alternating; milliseconds (p99: median of rounds, max: of all)\n`,
+  `A spec streamed over ${STREAM_SECONDS} s in ${CHUNKS} deltas, status polled every ${POLL_EVERY_MS} ms; ${ROUNDS} rounds, the languages by turns; milliseconds (p99: median of rounds, max: of all)\n`,
 );
 console.log(
   `${'spec'.padEnd(26)} ${'loop p99'.padStart(8)} ${'loop max'.padStart(8)} ${'poll p99'.padStart(8)} ${'poll max'.padStart(8)} ${'polls'.padStart(6)} ${'job s'.padStart(6)}`,
@@ -146,31 +144,27 @@ console.log(
 const sizes = (process.env.BENCH_STREAM_CHARS ?? '100000,1000000').split(',').map(Number);
 let failed = false;
 for (const chars of sizes) {
-  const runs = { zh: [] as Result[], en: [] as Result[] };
-  for (let round = 0; round < ROUNDS; round++) {
-    runs.en.push(await stream('en', chars));
-    runs.zh.push(await stream('zh', chars));
-  }
-  const zh = merge(runs.zh);
-  const en = merge(runs.en);
+  const runs: Record<Language, Result[]> = { en: [], zh: [], ru: [] };
+  for (let round = 0; round < ROUNDS; round++)
+    for (const language of ['en', 'zh', 'ru'] as const) runs[language].push(await stream(language, chars));
+  const r = { en: merge(runs.en), zh: merge(runs.zh), ru: merge(runs.ru) };
   console.log(`polling ${pollPath(chars, ':jobId')}`);
-  for (const [name, r] of [
-    [`English, ${chars.toLocaleString('en')} chars`, en],
-    [`Chinese, ${chars.toLocaleString('en')} chars`, zh],
-  ] as const) {
+  for (const language of ['en', 'zh', 'ru'] as const) {
+    const m = r[language];
     console.log(
-      `${name.padEnd(26)} ${f(r.loopP99)}  ${f(r.loopMax)}  ${f(r.pollP99)}  ${f(r.pollMax)}  ${String(r.polls).padStart(6)} ${r.seconds.toFixed(1).padStart(6)}`,
+      `${`${NAMES[language]}, ${chars.toLocaleString('en')} chars`.padEnd(26)} ${f(m.loopP99)}  ${f(m.loopMax)}  ${f(m.pollP99)}  ${f(m.pollMax)}  ${String(m.polls).padStart(6)} ${m.seconds.toFixed(1).padStart(6)}`,
     );
   }
-  const loopRatio = zh.loopP99 / en.loopP99;
-  const pollRatio = zh.pollP99 / Math.max(en.pollP99, 1);
-  const met = loopRatio <= 2 && pollRatio <= 2;
-  if (chars === 100_000 && !met) failed = true;
-  console.log(
-    `${'Chinese / English'.padEnd(26)} ${`${loopRatio.toFixed(2)}×`.padStart(8)}  ${''.padStart(8)}  ${`${pollRatio.toFixed(2)}×`.padStart(8)}   target within 2×: ${met ? 'met' : 'NOT met'}\n`,
-  );
+  const met = r.zh.loopP99 / r.en.loopP99 <= 2 && r.zh.pollP99 / r.en.pollP99 <= 2;
+  if (!met) failed = true;
+  for (const [name, a, b] of [
+    ['Chinese / English', r.zh, r.en],
+    ['Russian / English', r.ru, r.en],
+    ['Chinese / Russian', r.zh, r.ru],
+  ] as const)
+    console.log(
+      `${name.padEnd(26)} ${ratio(a.loopP99, b.loopP99)}  ${ratio(a.loopMax, b.loopMax)}  ${ratio(a.pollP99, b.pollP99)}  ${ratio(a.pollMax, b.pollMax)}${name === 'Chinese / English' ? `   target (p99s) within 2×: ${met ? 'met' : 'NOT met'}` : ''}`,
+    );
+  console.log();
 }
-console.log(
-  "poll p99 is autocannon's, whose latencies are whole milliseconds: an English p99 under 1 ms counts as 1 ms in the ratio.",
-);
 if (failed) process.exitCode = 1;
