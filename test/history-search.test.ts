@@ -197,6 +197,73 @@ t.test(
   },
 );
 
+t.test('snippets: word forms and phrases are marked as search matched them, where the terms meet', async (t) => {
+  const app = await build(t);
+  await storeIdea(app, {
+    idea: 'Neighbours lend each other tools',
+    spec: '## Requirements\nBorrowers must return tools within seven days.',
+  });
+  await storeIdea(app, { idea: `O'Brien's bakery: send an E-mail when bread is ready; e and mail alone are not it` });
+  await storeIdea(app, {
+    idea: 'A pet app',
+    spec: `Dogs first. ${'Filler words for the spec. '.repeat(8)}Dog walking partners nearby.`,
+  });
+  await storeIdea(app, { idea: 'Ümlaut Café for cyclists in Zürich' });
+
+  const snippetFor = async (search: string) => (await history(app, { search })).data.map((d) => d.snippet as string);
+  t.same(await snippetFor('returned'), ['## Requirements Borrowers must <mark>return</mark> tools within seven days.']);
+  t.same(await snippetFor('LENDING'), ['Neighbours <mark>lend</mark> each other tools'], 'the stem, in any case');
+  const [phrase] = await snippetFor('e-mail');
+  t.match(phrase, 'send an <mark>E-mail</mark> when', 'a word of several tokens is one phrase');
+  t.notMatch(phrase, '<mark>e</mark>', 'its tokens are not marked apart');
+  t.match((await snippetFor(`o'brien`))[0], '<mark>O&#39;Brien</mark>&#39;s bakery');
+  const [met] = await snippetFor('dog walking');
+  t.match(met, '<mark>Dog</mark> <mark>walking</mark> partners', 'the window where both words are');
+  t.ok(met.startsWith('…'), met);
+  t.same(await snippetFor('cafe zurich'), ['Ümlaut <mark>Café</mark> for cyclists in <mark>Zürich</mark>'], 'accents');
+});
+
+t.test(
+  'snippets cost one pass over the text, however often the word is in it (100 ideas of one word 1,250 times)',
+  async (t) => {
+    const app = await build(t);
+    for (let i = 0; i < 100; i++) await storeIdea(app, { idea: 'api '.repeat(1250).trim(), spec: 'api '.repeat(5000) });
+    const page = await history(app, { search: 'API', limit: 100 });
+    t.equal(page.data.length, 100);
+    for (const { snippet } of page.data) {
+      t.ok((snippet as string).startsWith('<mark>api</mark> <mark>api</mark>'), 'from the start of the spec');
+      t.ok((snippet as string).endsWith('…'), 'cut');
+      t.ok((snippet as string).length < 600, 'a snippet, not the text');
+    }
+  },
+);
+
+t.test(
+  'a word deep in a long spec: the spec is searched whole, the snippet comes from its first 20,000 characters or the idea',
+  async (t) => {
+    const app = await build(t);
+    const deep = await storeIdea(app, {
+      idea: 'A travel planner',
+      spec: `${'Plain filler text. '.repeat(1200)}Quokka island.`,
+    });
+    const both = await storeIdea(app, {
+      idea: 'Quokka tours for a travel planner',
+      spec: `${'Plain filler text. '.repeat(1200)}Quokka island.`,
+    });
+    const running = await storeIdea(app, {
+      idea: 'Quokka sightings, live',
+      spec: 'Quokka text still being written',
+      status: 'processing',
+    });
+    const page = await history(app, { search: 'quokka' });
+    const snippets = Object.fromEntries(page.data.map((d) => [d.id, d.snippet as string]));
+    t.same(sorted(page.data.map((d) => d.id)), sorted([deep.id, both.id, running.id]), 'found');
+    t.equal(snippets[deep.id], 'A travel planner', 'no hit to show: the idea');
+    t.equal(snippets[both.id], '<mark>Quokka</mark> tours for a travel planner', 'the hit in the idea');
+    t.equal(snippets[running.id], '<mark>Quokka</mark> sightings, live', "a running job's text is not searched yet");
+  },
+);
+
 t.test('an empty search is no filter', async (t) => {
   const app = await build(t);
   await storeIdea(app, { idea: 'First idea about gardens' });

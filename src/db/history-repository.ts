@@ -11,16 +11,27 @@ import {
   TRIGRAM,
   type SearchTerms,
 } from './search-terms.js';
-import { ftsMarkers, hasMark, markNeedles, plainText, ELLIPSIS } from './snippet.js';
+import {
+  allOf,
+  markHits,
+  needleFinder,
+  snippetOf,
+  wordFinder,
+  SNIPPET_CHARS,
+  SNIPPET_LEAD,
+  type Finder,
+} from './snippet.js';
 
 /** Characters of the idea and of the spec's beginning a list item carries: enough for a preview, never the spec. */
 export const IDEA_CHARS = 200;
 export const SPEC_HEAD_CHARS = 400;
 /** A full window whose matches are more than this share of the newest ideas is listed by recency (see search()). */
 const DENSE = 0.5;
-/** Characters of context kept before the first hit in a snippet cut by the application. */
-const SNIPPET_LEAD = 30;
-const SNIPPET_CHARS = 110;
+/**
+ * Characters of the spec a word search looks for its snippet in (then the idea): a hit found
+ * by stem cannot be looked up in SQL, and a spec can be 1,000,000 characters long.
+ */
+export const SPEC_SCAN_CHARS = 20_000;
 
 export interface SummaryRow {
   id: number;
@@ -138,39 +149,44 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
     return Number(rows[0].id);
   }
 
-  /** Snippet columns for the final SELECT: FTS5's own for words, a window around the first substring hit otherwise. */
+  /**
+   * Snippet columns for the final SELECT. Words: the idea and the spec's first SPEC_SCAN_CHARS
+   * characters, searched by stem in snippetOf(). Runs: a window around the first run in the
+   * spec, found by instr() (one pass in C, however long the spec).
+   */
   function snippetColumns(terms: SearchTerms): string {
     if (terms.runs.length === 0) {
-      return `, snippet(ideas_fts, 0, :markOpen, :markClose, '${ELLIPSIS}', 24) AS idea_snippet,
-        snippet(ideas_fts, 1, :markOpen, :markClose, '${ELLIPSIS}', 24) AS spec_snippet`;
+      return `, i.user_input AS idea_text, substr(i.generated_spec, 1, ${SPEC_SCAN_CHARS + 1}) AS spec_scan`;
     }
-    return `, instr(i.generated_spec, :needle) AS spec_pos, length(i.generated_spec) AS spec_length,
-      substr(i.generated_spec, max(1, instr(i.generated_spec, :needle) - ${SNIPPET_LEAD}), ${SNIPPET_CHARS}) AS spec_window`;
+    // One character more than a snippet tells whether the spec goes on after it, without counting a long spec's characters.
+    return `, instr(i.generated_spec, :needle) AS spec_pos,
+      substr(i.generated_spec, max(1, instr(i.generated_spec, :needle) - ${SNIPPET_LEAD}), ${SNIPPET_CHARS + 1}) AS spec_window`;
   }
 
-  function snippetOf(
-    row: Row,
-    summary: SummaryRow,
-    terms: SearchTerms,
-    markers: ReturnType<typeof ftsMarkers>,
-  ): string {
+  function snippet(row: Row, summary: SummaryRow, terms: SearchTerms, finder: Finder): string {
+    const ideaHead = () => markHits(summary.idea.slice(0, IDEA_CHARS), finder, false, summary.idea.length > IDEA_CHARS);
     if (terms.runs.length === 0) {
-      const spec = markers.fromFts(row.spec_snippet as string | null);
-      return hasMark(spec) ? spec : (markers.fromFts(row.idea_snippet as string | null) ?? plainText(summary.idea));
+      // A running job's text is not in the index yet (drizzle/0005): the row was found by its idea.
+      const spec = summary.status === 'processing' ? '' : String(row.spec_scan);
+      return (
+        snippetOf(spec.slice(0, SPEC_SCAN_CHARS), finder, spec.length > SPEC_SCAN_CHARS) ??
+        snippetOf(String(row.idea_text), finder) ??
+        ideaHead()
+      );
     }
-    const needles = [...terms.runs, ...terms.words];
     const pos = Number(row.spec_pos);
     if (pos > 0) {
       const from = Math.max(1, pos - SNIPPET_LEAD);
-      return markNeedles(String(row.spec_window), needles, from > 1, from + SNIPPET_CHARS <= Number(row.spec_length));
+      const window = [...String(row.spec_window)]; // characters, as substr() counts them
+      return markHits(window.slice(0, SNIPPET_CHARS).join(''), finder, from > 1, window.length > SNIPPET_CHARS);
     }
-    return markNeedles(summary.idea.slice(0, IDEA_CHARS), needles, false, summary.idea.length > IDEA_CHARS);
+    return ideaHead();
   }
 
   interface Found {
     /** The page's ids and scores, as SQL. */
     page: string;
-    /** The page joined to its ideas (and for words, to the index that cuts the snippets). */
+    /** The page joined to its ideas. */
     source: string;
     args: Record<string, string | number>;
     total: number;
@@ -184,7 +200,7 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
     return { capped, ranked: !(capped && total / (await indexedBetween(table, oldest, asOf)) > DENSE) };
   }
 
-  /** Words: ideas_fts, which holds each idea as one row (rowid = id), and cuts the snippets itself. */
+  /** Words: ideas_fts, which holds each idea as one row (rowid = id). */
   async function wordSearch(match: string, asOf: number): Promise<Found | undefined> {
     const where = 'ideas_fts MATCH :match AND ideas_fts.rowid <= :asOf';
     const window = await client.execute({
@@ -199,10 +215,14 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
       ? `SELECT id, score FROM (SELECT rowid AS id, bm25(ideas_fts, 4.0, 1.0, 0.0) AS score FROM ideas_fts WHERE ${where} AND rowid >= :oldest)
          ORDER BY score, id DESC LIMIT :limit OFFSET :offset`
       : `SELECT rowid AS id, 0.0 AS score FROM ideas_fts WHERE ${where} ORDER BY rowid DESC LIMIT :limit OFFSET :offset`;
-    // FTS5's snippet needs the match: one walk over the page's id range, not one MATCH per row. CROSS JOIN keeps that order.
-    const source = `ideas_fts CROSS JOIN page p ON p.id = ideas_fts.rowid CROSS JOIN ideas i ON i.id = p.id
-      WHERE ideas_fts MATCH :match AND ideas_fts.rowid BETWEEN (SELECT min(id) FROM page) AND (SELECT max(id) FROM page)`;
-    return { page, source, args: { match, asOf, oldest }, total, capped, ranked };
+    return {
+      page,
+      source: 'page p CROSS JOIN ideas i ON i.id = p.id',
+      args: { match, asOf, oldest },
+      total,
+      capped,
+      ranked,
+    };
   }
 
   /**
@@ -376,20 +396,20 @@ export function createHistoryRepository(client: Client, options: { rankWindow: n
         table === 'ideas_fts' ? await wordSearch(match, asOf) : await piecesSearch(table, match, each, asOf);
       if (!found) return none;
       const { page, source, args, total, capped, ranked } = found;
-      const markers = ftsMarkers();
+      const finder = allOf([needleFinder(terms.runs), wordFinder(terms.words)]);
       const { rows } = await client.execute({
         sql: `WITH page AS MATERIALIZED (${page}) SELECT ${SUMMARY}${snippetColumns(terms)} FROM ${source} ORDER BY p.score, p.id DESC`,
         args: {
           ...args,
           limit: query.limit,
           offset: query.offset,
-          ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : { markOpen: markers.open, markClose: markers.close }),
+          ...(terms.runs.length > 0 ? { needle: terms.runs[0] } : {}),
         },
       });
       return {
         rows: rows.map((row) => {
           const summary = toSummary(row);
-          return { ...summary, snippet: snippetOf(row, summary, terms, markers) };
+          return { ...summary, snippet: snippet(row, summary, terms, finder) };
         }),
         total,
         asOf,
