@@ -33,6 +33,13 @@ const BLOCK_MS = 2000;
 /** Backoff of an append that could not reach Redis: retried in order until it lands. */
 const RETRY_BASE_MS = 100;
 const RETRY_CAP_MS = 2000;
+/**
+ * Refusals Redis takes back by itself: out of memory under `noeviction` until memory is freed, a
+ * script running too long, a dataset loading, a replica being promoted. An append refused with one
+ * waits in memory and is retried in order like one that could not reach Redis: dropping it would
+ * leave every later event refused with GAP, the job's end never logged, and its followers waiting.
+ */
+const TRANSIENT_REFUSALS = /^(OOM|BUSY|LOADING|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /**
  * Appends an event: refused when another instance holds the job's lock (or the
@@ -185,8 +192,8 @@ export class RedisEventLog implements EventLog {
         if (terminal) this.writers.delete(event.jobId);
         return;
       } catch (err) {
-        if (err instanceof ReplyError) {
-          const message = String((err as Error).message);
+        const message = String((err as Error).message);
+        if (err instanceof ReplyError && !TRANSIENT_REFUSALS.test(message)) {
           // A retry after an answer that got lost: the first try landed.
           if (retry > 0 && message.startsWith('STALE')) return;
           if (message.startsWith('FENCED')) throw new FencedError(event.jobId, message.slice('FENCED '.length));
@@ -195,7 +202,7 @@ export class RedisEventLog implements EventLog {
         if (this.closed) throw err as Error;
         if (retry === 0)
           this.options.log.warn(
-            { jobId: event.jobId, seq: event.seq, err: (err as Error).message },
+            { jobId: event.jobId, seq: event.seq, err: message },
             'job event not appended; retrying until Redis takes it',
           );
         await sleep(backoffDelay(retry + 1, RETRY_BASE_MS, RETRY_CAP_MS));

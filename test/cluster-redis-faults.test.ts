@@ -1,0 +1,56 @@
+// Cluster mode with real processes while the shared Redis misbehaves without going away: it refuses
+// writes (out of memory under `noeviction`, the policy BullMQ needs), answers slowly, or is configured
+// wrong. Followers on other instances must still see every event and the end, and health must say so.
+import t from 'tap';
+import { Redis } from 'ioredis';
+import { Cluster, follow, oneTo, seqs, storedWhenEnded, submit, textOf } from './fixtures/cluster.js';
+import { redisMissing } from './fixtures/redis-server.js';
+import { waitFor } from './helper.js';
+
+t.setTimeout(300_000);
+
+/** A client of the test's own redis-server, for the operator's commands (CONFIG SET, CLIENT PAUSE…). */
+function admin(t: { after(fn: () => unknown): void }, url: string): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: null });
+  t.after(() => client.disconnect());
+  return client;
+}
+
+t.test(
+  'Redis out of memory for a moment mid-stream: the events refused meanwhile land once it takes writes again, and a follower on another instance gets every one and the end',
+  { skip: redisMissing },
+  async (t) => {
+    // A lock far longer than the blip: the job stays where it runs, only its appends are refused.
+    const cluster = await Cluster.start(t, {
+      instances: 2,
+      chunks: 24,
+      delayMs: 100,
+      env: { JOB_LOCK_DURATION_MS: '10000', JOB_STALLED_INTERVAL_MS: '5000' },
+    });
+    const [a, b] = cluster.instances.map((i) => i.server);
+    const redis = admin(t, cluster.redis.url);
+    const { jobId, id } = await submit(a!, 'A rota for the allotment water butts');
+    const follower = await follow(t, b!, jobId, 0);
+    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
+      timeoutMs: 30_000,
+      what: 'three deltas on B',
+    });
+
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'maxmemory', '1');
+    const before = follower.events().length;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await redis.config('SET', 'maxmemory', '0');
+
+    const end = await follower.end(30_000);
+    t.equal(end.status, 'completed', 'the follower on B sees the job end');
+    const events = follower.events();
+    t.ok(events.length > before + 1, 'events written while Redis refused them arrived');
+    t.same(seqs(events), oneTo(events.length), 'every event once, in order, no gap');
+    const stored = await storedWhenEnded(b!, id);
+    t.equal(stored.status, 'completed');
+    t.equal(textOf(events), stored.generatedSpec, 'the streamed text is the stored spec');
+    const late = await follow(t, b!, jobId, 0);
+    t.equal(late.subscribed.status, 'completed', 'a later subscriber finds it completed');
+  },
+);
