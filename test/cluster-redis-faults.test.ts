@@ -54,3 +54,36 @@ t.test(
     t.equal(late.subscribed.status, 'completed', 'a later subscriber finds it completed');
   },
 );
+
+t.test(
+  'Redis answers PING but refuses every write (out of memory): health says so instead of OK, new ideas get 503, and both recover once memory is freed',
+  { skip: redisMissing },
+  async (t) => {
+    const cluster = await Cluster.start(t, { instances: 1, chunks: 2, delayMs: 10 });
+    const a = cluster.get('A').server;
+    const redis = admin(t, cluster.redis.url);
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'maxmemory', '1');
+
+    const health = await waitFor(
+      async () => {
+        const res = await a.request('GET', '/api/health');
+        return res.body.services.redis.status !== 'OK' ? res.body : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: 'health to notice that Redis refuses writes' },
+    );
+    t.not(health.status, 'OK', 'health is no longer OK');
+    t.match(health.reasons, [/^redis refuses writes: OOM/], 'and says why');
+    const refused = await a.request('POST', '/api/generate', { idea: 'A swap shop for school uniforms' });
+    t.equal(refused.status, 503, 'a new idea is refused while Redis takes no writes');
+
+    await redis.config('SET', 'maxmemory', '0');
+    await waitFor(async () => (await a.request('GET', '/api/health')).body.services.redis.status === 'OK', {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      what: 'health to recover',
+    });
+    const { id } = await submit(a, 'A swap shop for school uniforms');
+    t.equal((await storedWhenEnded(a, id)).status, 'completed', 'new ideas run again');
+  },
+);
