@@ -87,3 +87,46 @@ t.test(
     t.equal((await storedWhenEnded(a, id)).status, 'completed', 'new ideas run again');
   },
 );
+
+t.test(
+  'a WebSocket subscribes to a running job while Redis does not answer: answered from the stored row, then followed live once Redis answers again, to the end',
+  { skip: redisMissing },
+  async (t) => {
+    const cluster = await Cluster.start(t, {
+      instances: 2,
+      chunks: 30,
+      delayMs: 100,
+      env: { JOB_LOCK_DURATION_MS: '10000', JOB_STALLED_INTERVAL_MS: '5000' },
+    });
+    const [a, b] = cluster.instances.map((i) => i.server);
+    const redis = admin(t, cluster.redis.url);
+    const { jobId, id } = await submit(a!, 'A lost-property board for the leisure centre');
+    const first = await follow(t, b!, jobId, 0);
+    await waitFor(() => first.events().filter((e) => e.delta).length >= 3, {
+      timeoutMs: 30_000,
+      what: 'three deltas on B',
+    });
+
+    // Every client of Redis waits for 3 s: longer than B waits for the event log before it answers from the row.
+    await redis.call('CLIENT', 'PAUSE', '3000', 'ALL');
+    const late = await follow(t, b!, jobId);
+    t.equal(late.subscribed.status, 'processing', 'the subscribe is answered while Redis is paused');
+
+    const end = await late.end(30_000);
+    t.equal(end.status, 'completed', 'the socket that subscribed meanwhile sees the job end');
+    const after = late.events();
+    t.ok(after.length > 1, 'with the events written after it subscribed');
+    t.same(
+      seqs(after),
+      oneTo(end.seq).filter((seq) => seq > late.subscribed.seq),
+      'each event after its snapshot once, in order, no gap',
+    );
+    const stored = await storedWhenEnded(b!, id);
+    t.equal(
+      late.subscribed.text + textOf(after),
+      stored.generatedSpec,
+      "its snapshot's text and the deltas make the spec",
+    );
+    t.equal((await first.end()).status, 'completed');
+  },
+);

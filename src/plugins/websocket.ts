@@ -26,6 +26,7 @@ export default fp(
     const hub = new WebSocketHub({
       events: app.jobEvents,
       fallbackSnapshot: (jobId) => app.jobs.snapshot(jobId),
+      lastEvent: (jobId) => app.jobs.lastEvent(jobId),
       maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,
       heartbeatMs: config.WS_HEARTBEAT_MS,
       maxMessagesPerSecond: config.WS_MAX_MESSAGES_PER_SECOND,
