@@ -130,3 +130,37 @@ t.test(
     t.equal((await first.end()).status, 'completed');
   },
 );
+
+t.test(
+  'Redis loses its data without going away (FLUSHALL) while jobs run and wait: every accepted job still completes, and a follower sees its end',
+  { skip: redisMissing },
+  async (t) => {
+    // One slot per instance: of three jobs two run and one waits in the queue when the data goes.
+    const cluster = await Cluster.start(t, {
+      instances: 2,
+      chunks: 20,
+      delayMs: 100,
+      env: { JOB_CONCURRENCY: '1' },
+    });
+    const [a, b] = cluster.instances.map((i) => i.server);
+    const redis = admin(t, cluster.redis.url);
+    const ideas = Array.from({ length: 3 }, (_, i) => `A tool library for the scout hut, shelf ${i + 1}`);
+    const accepted = [];
+    for (const idea of ideas) accepted.push(await submit(a!, idea));
+    await Promise.all(ideas.slice(0, 2).map((idea) => cluster.runOf(idea)));
+    const follower = await follow(t, b!, accepted[0]!.jobId, 0);
+    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
+      timeoutMs: 30_000,
+      what: 'three deltas on B',
+    });
+
+    await redis.flushall();
+
+    for (const [i, job] of accepted.entries()) {
+      const stored = await storedWhenEnded(b!, job.id, 30_000);
+      t.equal(stored.status, 'completed', `accepted job ${i + 1} completed`);
+    }
+    t.equal((await follower.end(10_000)).status, 'completed', 'the follower on B sees the first job end');
+    t.ok(cluster.runsOf(ideas[2]!).length >= 1, 'the job that was waiting ran');
+  },
+);
