@@ -227,8 +227,10 @@ export class WebSocketHub {
     held.stop = () => clearTimeout(timer);
     const attempt = async () => {
       early = [];
-      const subscription = await this.options.events.subscribe(jobId, last, deliver).catch(() => undefined);
+      const subscription = await this.options.events.subscribe(jobId, last, deliver).catch(() => null);
       if (held.dropped) return subscription?.close();
+      // Still unreachable: tried again later, without a database read each time.
+      if (subscription === null) return retry();
       if (!subscription) {
         // The log does not hold it (yet): the row tells whether it ended meanwhile.
         const row = await this.options.fallbackSnapshot(jobId).catch(() => undefined);
