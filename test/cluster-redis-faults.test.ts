@@ -164,3 +164,28 @@ t.test(
     t.ok(cluster.runsOf(ideas[2]!).length >= 1, 'the job that was waiting ran');
   },
 );
+
+t.test(
+  "a running job's state key vanishes from Redis (evicted, deleted by hand): its next events still land, and a follower on another instance gets them and the end",
+  { skip: redisMissing },
+  async (t) => {
+    const cluster = await Cluster.start(t, { instances: 2, chunks: 20, delayMs: 100 });
+    const [a, b] = cluster.instances.map((i) => i.server);
+    const redis = admin(t, cluster.redis.url);
+    const { jobId, id } = await submit(a!, 'A key cupboard for the community hall');
+    const follower = await follow(t, b!, jobId, 0);
+    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
+      timeoutMs: 30_000,
+      what: 'three deltas on B',
+    });
+
+    t.equal(await redis.del(`idea2spec:job:{${jobId}}:state`), 1, "the job's state key is gone");
+
+    const end = await follower.end(30_000);
+    t.equal(end.status, 'completed', 'the follower on B sees the job end');
+    const events = follower.events();
+    t.same(seqs(events), oneTo(events.length), 'every event once, in order, no gap');
+    const stored = await storedWhenEnded(b!, id);
+    t.equal(textOf(events), stored.generatedSpec, 'the streamed text is the stored spec');
+  },
+);

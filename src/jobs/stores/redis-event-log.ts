@@ -44,7 +44,9 @@ const TRANSIENT_REFUSALS = /^(OOM|BUSY|LOADING|READONLY|MASTERDOWN|TRYAGAIN|CLUS
 /**
  * Appends an event: refused when another instance holds the job's lock (or the
  * lock is gone while this writer had one), when the seq is not the next one
- * (STALE: already there; GAP: one is missing). Sets the state and text in the
+ * (STALE: already there; GAP: one is missing). A log whose state is gone (an
+ * evicted or deleted key) takes the event that passed the lock check as its next
+ * one: refusing it would refuse every later event too, the job's end included. Sets the state and text in the
  * same step, and on a terminal event starts the keys' expiry.
  * KEYS: state, text, events, lock. ARGV: token, seq, status, event JSON, text op,
  * replacement, delta, max stream length, retention ms, terminal flag.
@@ -56,10 +58,11 @@ if ARGV[1] ~= '' then
 elseif lock then
   return redis.error_reply('FENCED the job is running on an instance')
 end
-local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local held = redis.call('HGET', KEYS[1], 'seq')
+local last = tonumber(held or '0')
 local seq = tonumber(ARGV[2])
 if seq <= last then return redis.error_reply('STALE event ' .. seq .. ' is not after ' .. last) end
-if seq ~= last + 1 then return redis.error_reply('GAP event ' .. seq .. ' does not follow ' .. last) end
+if seq ~= last + 1 and held then return redis.error_reply('GAP event ' .. seq .. ' does not follow ' .. last) end
 redis.call('HSET', KEYS[1], 'seq', seq, 'status', ARGV[3])
 if ARGV[5] == 'reset' then redis.call('SET', KEYS[2], '') elseif ARGV[5] == 'replace' then redis.call('SET', KEYS[2], ARGV[6]) end
 if ARGV[7] ~= '' then redis.call('APPEND', KEYS[2], ARGV[7]) end
