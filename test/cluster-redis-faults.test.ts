@@ -5,6 +5,7 @@ import t from 'tap';
 import { Redis } from 'ioredis';
 import { Cluster, follow, oneTo, seqs, storedWhenEnded, submit, textOf } from './fixtures/cluster.js';
 import { redisMissing } from './fixtures/redis-server.js';
+import { SseReader } from './sse-client.js';
 import { waitFor } from './helper.js';
 
 t.setTimeout(300_000);
@@ -187,5 +188,41 @@ t.test(
     t.same(seqs(events), oneTo(events.length), 'every event once, in order, no gap');
     const stored = await storedWhenEnded(b!, id);
     t.equal(textOf(events), stored.generatedSpec, 'the streamed text is the stored spec');
+  },
+);
+
+t.test(
+  'an SSE stream opened on a running job while Redis does not answer: a stream, not a 500, which follows the job to its end once Redis answers again',
+  { skip: redisMissing },
+  async (t) => {
+    const cluster = await Cluster.start(t, {
+      instances: 2,
+      chunks: 30,
+      delayMs: 100,
+      env: { JOB_LOCK_DURATION_MS: '10000', JOB_STALLED_INTERVAL_MS: '5000' },
+    });
+    const [a, b] = cluster.instances.map((i) => i.server);
+    const redis = admin(t, cluster.redis.url);
+    const { jobId, id } = await submit(a!, 'A bike-repair rota for the cycle café');
+    const follower = await follow(t, b!, jobId, 0);
+    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
+      timeoutMs: 30_000,
+      what: 'three deltas on B',
+    });
+
+    await redis.call('CLIENT', 'PAUSE', '3000', 'ALL');
+    const stream = await SseReader.open(`${b!.url}/api/v1/job/${jobId}/events?afterSeq=0`);
+    t.after(() => stream.drop());
+    t.equal(stream.statusCode, 200, 'the stream is opened while Redis is paused');
+    await stream.untilEnded(30_000);
+    const events = stream.jobEvents();
+    t.equal(events.at(-1)?.status, 'completed', 'it ends with the job');
+    t.same(
+      events.map((e) => e.seq),
+      oneTo(events.length),
+      'every event from the first once, in order, no gap',
+    );
+    const stored = await storedWhenEnded(b!, id);
+    t.equal(textOf(events as never), stored.generatedSpec, 'the streamed text is the stored spec');
   },
 );
