@@ -1,6 +1,9 @@
 // Cluster mode with real processes while the shared Redis misbehaves without going away: it refuses
 // writes (out of memory under `noeviction`, the policy BullMQ needs), answers slowly, or is configured
 // wrong. Followers on other instances must still see every event and the end, and health must say so.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { Redis } from 'ioredis';
 import { Cluster, follow, oneTo, seqs, storedWhenEnded, submit, textOf } from './fixtures/cluster.js';
@@ -224,5 +227,51 @@ t.test(
     );
     const stored = await storedWhenEnded(b!, id);
     t.equal(textOf(events as never), stored.generatedSpec, 'the streamed text is the stored spec');
+  },
+);
+
+t.test(
+  'Redis restarted from an older copy of its data: a job that completed meanwhile is not "processing" again for its followers (WebSocket and SSE get its end)',
+  { skip: redisMissing },
+  async (t) => {
+    const cluster = await Cluster.start(t, { instances: 2, chunks: 12, delayMs: 100, redis: { persist: true } });
+    const [a, b] = cluster.instances.map((i) => i.server);
+    const { jobId, id } = await submit(a!, 'A tool-sharpening day for the allotment society');
+    const follower = await follow(t, b!, jobId, 0);
+    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
+      timeoutMs: 30_000,
+      what: 'three deltas on B',
+    });
+    // The copy an operator restores later: taken while the job runs (append-only file, synced on every write).
+    const copy = mkdtempSync(join(tmpdir(), 'idea2spec-redis-copy-'));
+    t.after(() => rmSync(copy, { recursive: true, force: true }));
+    cpSync(cluster.redis.dataDir!, copy, { recursive: true });
+    t.equal((await follower.end()).status, 'completed');
+    t.equal((await storedWhenEnded(b!, id)).status, 'completed');
+
+    await cluster.redis.kill();
+    rmSync(cluster.redis.dataDir!, { recursive: true, force: true });
+    cpSync(copy, cluster.redis.dataDir!, { recursive: true });
+    await cluster.redis.start();
+    // Both instances take new ideas again: their connections to Redis are back.
+    for (const server of [a!, b!])
+      await waitFor(
+        async () =>
+          (await server.request('POST', '/api/generate', { idea: 'A plant swap at the library' })).status === 202,
+        { timeoutMs: 30_000, intervalMs: 200, what: 'new ideas to be taken again' },
+      );
+    const redis = admin(t, cluster.redis.url);
+    t.equal(
+      await redis.hget(`idea2spec:job:{${jobId}}:state`, 'status'),
+      'processing',
+      'the restored log says processing',
+    );
+
+    const late = await follow(t, b!, jobId, 0);
+    t.equal(late.subscribed.status, 'completed', 'a WebSocket subscribe finds it completed');
+    const stream = await SseReader.open(`${a!.url}/api/v1/job/${jobId}/events?afterSeq=0`);
+    t.after(() => stream.drop());
+    await stream.untilEnded(10_000);
+    t.equal(stream.jobEvents().at(-1)?.status, 'completed', 'an SSE stream ends with its end');
   },
 );

@@ -74,7 +74,7 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const listen = (event: JobEvent) => (early ? early.push(event) : forward(event));
       // A shared log that cannot be reached (Redis away) is tried again while the client stays, once the
       // row says the job is there and still running: a stream that waits, not a 500 that ends it.
-      let subscription = await app.jobEvents.subscribe(jobId, afterSeq, listen).catch(() => null);
+      let subscription = await app.jobs.follow(jobId, afterSeq, listen).catch(() => null);
       if (subscription === null) {
         const stored = await app.jobs.snapshot(jobId);
         if (!stored) throw new Errors.JobNotFound(jobId);
@@ -84,7 +84,7 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
           try {
             while (subscription === null && reply.sse.isConnected && !closing) {
               await sleep(RESUBSCRIBE_MS);
-              subscription = await app.jobEvents.subscribe(jobId, afterSeq, listen).catch(() => null);
+              subscription = await app.jobs.follow(jobId, afterSeq, listen).catch(() => null);
             }
           } finally {
             open.delete(reply);

@@ -20,7 +20,8 @@ const SNAPSHOT_BACKLOG_BYTES = 1024 * 1024;
 const RESUBSCRIBE_MS = 1000;
 
 export interface HubOptions {
-  events: EventLog;
+  /** Subscribes to a job's events: the event log's subscribe, or one that checks it against the row. */
+  events: Pick<EventLog, 'subscribe'>;
   /** The state of a job the event log no longer holds (its durable row). */
   fallbackSnapshot(jobId: string): Promise<EventLogSnapshot | undefined>;
   /** The job's last event, from the event log or rebuilt from its row. */
