@@ -10,7 +10,7 @@ import { round2 } from '../round.js';
 import type { ClusterInstance, HealthReport, Readiness, ServicesHealth, SystemHealth } from '../schemas/health.js';
 import { isoTime } from '../time.js';
 import type { WsStats } from '../websocket/hub.js';
-import type { RedisProbe } from './redis-probe.js';
+import { RedisRefusesWrites, type RedisProbe } from './redis-probe.js';
 import { geminiServiceStatus, overallStatus, THRESHOLDS } from './status.js';
 import { SystemStats } from './system-stats.js';
 
@@ -157,6 +157,9 @@ export class HealthSampler {
       const latencyMs = await this.deps.redis.ping(PROBE_TIMEOUT_MS);
       return { status: 'OK', checkedAt: isoTime(Date.now()), latencyMs };
     } catch (err) {
+      // Reachable, but new ideas are refused and running jobs' events wait: the service works, worse.
+      if (err instanceof RedisRefusesWrites)
+        return { status: 'DEGRADED', checkedAt: isoTime(Date.now()), latencyMs: null, error: message(err) };
       return { status: 'DOWN', checkedAt: isoTime(Date.now()), latencyMs: null, error: message(err) };
     }
   }

@@ -40,7 +40,10 @@ export function overallStatus(
     degraded.push(`health checks are stale: last sample ${Math.round(sampleAgeMs / 1000)} s ago`);
   if (gemini.status !== 'OK') degraded.push(`Gemini CLI ${gemini.cli}`);
   if (jobs.status !== 'OK') degraded.push(`job queue full: ${jobs.queued} waiting (limit ${jobs.queueLimit})`);
-  if (redis && redis.status !== 'OK') degraded.push(`redis unreachable${redis.error ? `: ${redis.error}` : ''}`);
+  if (redis && redis.status !== 'OK') {
+    const what = redis.status === 'DOWN' ? 'redis unreachable' : 'redis refuses writes';
+    degraded.push(`${what}${redis.error ? `: ${redis.error}` : ''}`);
+  }
   if (system.eventLoopDelay.p99Ms > THRESHOLDS.eventLoopP99Ms)
     degraded.push(`event loop delay p99 ${system.eventLoopDelay.p99Ms} ms`);
   if (down.length > 0) return { status: 'DOWN', reasons: [...down, ...degraded] };

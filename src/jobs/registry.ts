@@ -14,7 +14,13 @@ import { Job, lastEventFromRow, rowSeq, snapshotFromRow, type JobTimes } from '.
 import { JobRowMirror } from './mirror.js';
 import { JobRunner, type FinishJob } from './runner.js';
 import type { JobControl } from './stores/control.js';
-import { FencedError, type EventLog, type TextChange } from './stores/event-log.js';
+import {
+  FencedError,
+  type EventListener,
+  type EventLog,
+  type EventLogSubscription,
+  type TextChange,
+} from './stores/event-log.js';
 import type { JobLease, JobQueue, RunOutcome } from './stores/queue.js';
 import { isTerminal } from './transitions.js';
 
@@ -217,14 +223,38 @@ export class JobRegistry {
     };
   }
 
-  /** The job's last event: from the event log while it holds the job, else rebuilt from the row. */
+  /**
+   * The job's last event: from the event log while it holds the job, else rebuilt from the row; and
+   * from the row when that has ended while a shared log still says it runs (an older copy of Redis).
+   */
   async lastEvent(rawJobId: string): Promise<JobEvent | undefined> {
     const jobId = canonicalJobId(rawJobId);
     const logged = await this.deps.events.snapshot(jobId).catch(() => undefined);
     const [last] = logged ? await this.deps.events.after(jobId, logged.seq - 1).catch(() => []) : [];
-    if (last) return last;
+    if (last && (isTerminal(last.status) || !this.deps.queue.shared)) return last;
     const row = await this.deps.ideas.findByJobId(jobId);
+    if (last && (!row || !isTerminal(row.status))) return last;
     return row ? lastEventFromRow(row) : undefined;
+  }
+
+  /**
+   * Subscribes to the job's events (see EventLog.subscribe). With a shared log, one that says the
+   * job runs while its row says it ended is stale (Redis restored from an older copy, a job's keys
+   * outliving it): undefined then, as for a log that does not hold the job, so callers answer from
+   * the row instead of following a job that will never write again. Throws when the log cannot be reached.
+   */
+  async follow(
+    rawJobId: string,
+    afterSeq: number | undefined,
+    listener: EventListener,
+  ): Promise<EventLogSubscription | undefined> {
+    const jobId = canonicalJobId(rawJobId);
+    const subscription = await this.deps.events.subscribe(jobId, afterSeq, listener);
+    if (!subscription || !this.deps.queue.shared || isTerminal(subscription.snapshot.status)) return subscription;
+    const row = await this.deps.ideas.findByJobId(jobId);
+    if (!row || !isTerminal(row.status)) return subscription;
+    subscription.close();
+    return undefined;
   }
 
   /**

@@ -30,12 +30,19 @@ const REDIS_PREFIX = 'idea2spec';
 const QUEUE_NAME = 'idea2spec-jobs';
 /** Stalls a job survives in BullMQ; its generator attempts are counted by the runner, which ends it at GEMINI_MAX_ATTEMPTS. */
 const MAX_STALLS = 100;
+/**
+ * A key every instance keeps in Redis: when it is gone while Redis stayed up (FLUSHALL, a key
+ * evicted, a failover to an empty replica), Redis has lost its data, queue included, just as
+ * a restart without persistence loses it, and the unfinished jobs are queued again.
+ */
+const DATA_MARKER_KEY = `${REDIS_PREFIX}:data-marker`;
+const DATA_MARKER_CHECK_MS = 2000;
 
 interface Stores {
   queue: JobQueue;
   events: EventLog;
   control: JobControl;
-  /** Calls `recover` each time Redis is reachable again after an outage (its data may be gone). */
+  /** Calls `recover` each time Redis is reachable again after an outage, or has lost its data while up. */
   onReconnect(recover: () => void): void;
   close(): Promise<void>;
 }
@@ -87,16 +94,39 @@ async function redisStores(url: string, config: Config, instanceId: string, log:
     log.warn('Redis is not reachable yet: new ideas get 503 until it is, and unfinished jobs are queued once it is');
   let readyBefore = commands.status === 'ready';
   const reconnectListeners: Array<() => void> = [];
+  const reconnected = () => {
+    for (const listener of reconnectListeners) listener();
+  };
   commands.on('ready', () => {
-    if (readyBefore) for (const listener of reconnectListeners) listener();
+    if (readyBefore) reconnected();
     readyBefore = true;
   });
+  // SET NX answers OK only when the key was missing: after the first answer, that is data lost meanwhile.
+  let marked = false;
+  const checkMarker = async () => {
+    if (commands.status !== 'ready') return;
+    try {
+      const created = (await commands.set(DATA_MARKER_KEY, instanceId, 'NX')) === 'OK';
+      if (created && marked) {
+        log.warn('Redis lost its data while it stayed up (its marker key is gone): queuing unfinished jobs again');
+        reconnected();
+      }
+      marked = true;
+    } catch {
+      // Unreachable or refusing writes: looked at again on the next round
+    }
+  };
+  await checkMarker();
+  const markerTimer = setInterval(() => void checkMarker(), DATA_MARKER_CHECK_MS).unref();
   return {
     queue,
     events,
     control,
     onReconnect: (listener) => reconnectListeners.push(listener),
-    close: () => closeRedis(commands),
+    close: () => {
+      clearInterval(markerTimer);
+      return closeRedis(commands);
+    },
   };
 }
 

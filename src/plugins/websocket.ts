@@ -24,8 +24,9 @@ export default fp(
     const origins = new Set(allowedOrigins(app.config));
     const { config } = app;
     const hub = new WebSocketHub({
-      events: app.jobEvents,
+      events: { subscribe: (jobId, afterSeq, listener) => app.jobs.follow(jobId, afterSeq, listener) },
       fallbackSnapshot: (jobId) => app.jobs.snapshot(jobId),
+      lastEvent: (jobId) => app.jobs.lastEvent(jobId),
       maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,
       heartbeatMs: config.WS_HEARTBEAT_MS,
       maxMessagesPerSecond: config.WS_MAX_MESSAGES_PER_SECOND,

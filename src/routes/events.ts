@@ -5,8 +5,11 @@ import { Errors } from '../errors.js';
 import { isTerminal } from '../jobs/transitions.js';
 import { ErrorResponse } from '../schemas/common.js';
 import { canonicalJobId, JobIdParams, type JobEvent } from '../schemas/jobs.js';
+import { sleep } from '../time.js';
 
 const SEQ = /^(0|[1-9][0-9]{0,15})$/;
+/** How often a stream opened while the event log could not be reached tries it again. */
+const RESUBSCRIBE_MS = 1000;
 
 /**
  * GET /api/job/:jobId/events: the job's events as Server-Sent Events, for clients that cannot hold a
@@ -16,8 +19,10 @@ const SEQ = /^(0|[1-9][0-9]{0,15})$/;
  */
 const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const open = new Set<FastifyReply>();
+  let closing = false;
   // Open streams would hold the server's close forever: they end, and clients reconnect elsewhere with Last-Event-ID.
   app.addHook('preClose', async () => {
+    closing = true;
     for (const reply of open) reply.sse.close();
   });
 
@@ -66,9 +71,27 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         void reply.sse.send({ id: String(event.seq), event: 'job-update', data: event }).catch(() => undefined);
         if (isTerminal(event.status)) ended();
       };
-      const subscription = await app.jobEvents.subscribe(jobId, afterSeq, (event) =>
-        early ? early.push(event) : forward(event),
-      );
+      const listen = (event: JobEvent) => (early ? early.push(event) : forward(event));
+      // A shared log that cannot be reached (Redis away) is tried again while the client stays, once the
+      // row says the job is there and still running: a stream that waits, not a 500 that ends it.
+      let subscription = await app.jobs.follow(jobId, afterSeq, listen).catch(() => null);
+      if (subscription === null) {
+        const stored = await app.jobs.snapshot(jobId);
+        if (!stored) throw new Errors.JobNotFound(jobId);
+        if (!isTerminal(stored.status)) {
+          reply.sse.sendHeaders();
+          open.add(reply);
+          try {
+            while (subscription === null && reply.sse.isConnected && !closing) {
+              await sleep(RESUBSCRIBE_MS);
+              subscription = await app.jobs.follow(jobId, afterSeq, listen).catch(() => null);
+            }
+          } finally {
+            open.delete(reply);
+          }
+          if (subscription === null) return;
+        }
+      }
       if (!subscription) {
         // Not held any more (finished long ago, or before a restart): its last event is all there is.
         const last = await app.jobs.lastEvent(jobId);

@@ -16,11 +16,16 @@ export interface WsStats {
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** A socket with this much still unsent gets no new snapshot until it has caught up (backpressure). */
 const SNAPSHOT_BACKLOG_BYTES = 1024 * 1024;
+/** How often a subscription answered from the row tries the event log again. */
+const RESUBSCRIBE_MS = 1000;
 
 export interface HubOptions {
-  events: EventLog;
+  /** Subscribes to a job's events: the event log's subscribe, or one that checks it against the row. */
+  events: Pick<EventLog, 'subscribe'>;
   /** The state of a job the event log no longer holds (its durable row). */
   fallbackSnapshot(jobId: string): Promise<EventLogSnapshot | undefined>;
+  /** The job's last event, from the event log or rebuilt from its row. */
+  lastEvent(jobId: string): Promise<JobEvent | undefined>;
   maxSubscriptions: number;
   heartbeatMs: number;
   maxMessagesPerSecond: number;
@@ -170,10 +175,15 @@ export class WebSocketHub {
     // A shared log that cannot be reached (Redis away) answers like one that does not hold the job: from the row.
     const subscription = await this.options.events.subscribe(jobId, afterSeq, deliver).catch(() => undefined);
     if (!subscription) {
-      release();
       const snapshot = await this.options.fallbackSnapshot(jobId);
-      if (!snapshot) return this.sendError(conn, 'JOB_NOT_FOUND', `Job ${jobId} not found`, jobId);
-      return void this.sendReply(conn, jobId, [subscribed(jobId, snapshot)]);
+      if (!snapshot) {
+        release();
+        return this.sendError(conn, 'JOB_NOT_FOUND', `Job ${jobId} not found`, jobId);
+      }
+      if (!this.sendReply(conn, jobId, [subscribed(jobId, snapshot)]) || isTerminal(snapshot.status) || held.dropped)
+        return release();
+      // Still running (on an instance whose events the log will hold once Redis answers): followed from there.
+      return this.resume(conn, jobId, snapshot.seq, held, release);
     }
     held.stop = () => subscription.close();
     const { snapshot, replay } = subscription;
@@ -187,6 +197,65 @@ export class WebSocketHub {
     early = undefined;
     if (isTerminal(snapshot.status)) return release();
     for (const event of pending) deliver(event);
+  }
+
+  /**
+   * A subscription answered from the row while the event log could not be reached: the log is
+   * tried again every RESUBSCRIBE_MS, and once it answers the client gets the events after the
+   * seq it was given, then live ones, until the job ends or the client lets go.
+   */
+  private resume(
+    conn: Connection,
+    jobId: string,
+    sentSeq: number,
+    held: { dropped: boolean; stop?: () => void },
+    release: () => void,
+  ): void {
+    let last = sentSeq;
+    let timer: NodeJS.Timeout | undefined;
+    let early: JobEvent[] | undefined = [];
+    const deliver = (event: JobEvent) => {
+      if (early) return void early.push(event);
+      if (event.seq <= last) return;
+      last = event.seq;
+      this.send(conn, event);
+      if (isTerminal(event.status)) release();
+    };
+    const retry = () => {
+      timer = setTimeout(() => void attempt(), RESUBSCRIBE_MS);
+      timer.unref();
+    };
+    held.stop = () => clearTimeout(timer);
+    const attempt = async () => {
+      early = [];
+      const subscription = await this.options.events.subscribe(jobId, last, deliver).catch(() => null);
+      if (held.dropped) return subscription?.close();
+      // Still unreachable: tried again later, without a database read each time.
+      if (subscription === null) return retry();
+      if (!subscription) {
+        // The log does not hold it (yet): the row tells whether it ended meanwhile.
+        const row = await this.options.fallbackSnapshot(jobId).catch(() => undefined);
+        if (held.dropped) return;
+        if (row && isTerminal(row.status)) {
+          const ended = await this.options.lastEvent(jobId).catch(() => undefined);
+          early = undefined;
+          if (ended && !held.dropped) deliver(ended);
+          return release();
+        }
+        return retry();
+      }
+      held.stop = () => subscription.close();
+      const pending = [...subscription.replay, ...early.filter((event) => event.seq > subscription.snapshot.seq)];
+      early = undefined;
+      for (const event of pending) deliver(event);
+      if (isTerminal(subscription.snapshot.status) && !held.dropped) {
+        // Ended before the log answered, its end trimmed from the replay: the last event stands for it.
+        const ended = await this.options.lastEvent(jobId).catch(() => undefined);
+        if (ended && !held.dropped) deliver(ended);
+        release();
+      }
+    };
+    retry();
   }
 
   unsubscribe(conn: Connection, jobId: string): boolean {

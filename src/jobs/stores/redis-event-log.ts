@@ -33,11 +33,20 @@ const BLOCK_MS = 2000;
 /** Backoff of an append that could not reach Redis: retried in order until it lands. */
 const RETRY_BASE_MS = 100;
 const RETRY_CAP_MS = 2000;
+/**
+ * Refusals Redis takes back by itself: out of memory under `noeviction` until memory is freed, a
+ * script running too long, a dataset loading, a replica being promoted. An append refused with one
+ * waits in memory and is retried in order like one that could not reach Redis: dropping it would
+ * leave every later event refused with GAP, the job's end never logged, and its followers waiting.
+ */
+const TRANSIENT_REFUSALS = /^(OOM|BUSY|LOADING|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /**
  * Appends an event: refused when another instance holds the job's lock (or the
  * lock is gone while this writer had one), when the seq is not the next one
- * (STALE: already there; GAP: one is missing). Sets the state and text in the
+ * (STALE: already there; GAP: one is missing). A log whose state is gone (an
+ * evicted or deleted key) takes the event that passed the lock check as its next
+ * one: refusing it would refuse every later event too, the job's end included. Sets the state and text in the
  * same step, and on a terminal event starts the keys' expiry.
  * KEYS: state, text, events, lock. ARGV: token, seq, status, event JSON, text op,
  * replacement, delta, max stream length, retention ms, terminal flag.
@@ -49,10 +58,11 @@ if ARGV[1] ~= '' then
 elseif lock then
   return redis.error_reply('FENCED the job is running on an instance')
 end
-local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local held = redis.call('HGET', KEYS[1], 'seq')
+local last = tonumber(held or '0')
 local seq = tonumber(ARGV[2])
 if seq <= last then return redis.error_reply('STALE event ' .. seq .. ' is not after ' .. last) end
-if seq ~= last + 1 then return redis.error_reply('GAP event ' .. seq .. ' does not follow ' .. last) end
+if seq ~= last + 1 and held then return redis.error_reply('GAP event ' .. seq .. ' does not follow ' .. last) end
 redis.call('HSET', KEYS[1], 'seq', seq, 'status', ARGV[3])
 if ARGV[5] == 'reset' then redis.call('SET', KEYS[2], '') elseif ARGV[5] == 'replace' then redis.call('SET', KEYS[2], ARGV[6]) end
 if ARGV[7] ~= '' then redis.call('APPEND', KEYS[2], ARGV[7]) end
@@ -185,8 +195,8 @@ export class RedisEventLog implements EventLog {
         if (terminal) this.writers.delete(event.jobId);
         return;
       } catch (err) {
-        if (err instanceof ReplyError) {
-          const message = String((err as Error).message);
+        const message = String((err as Error).message);
+        if (err instanceof ReplyError && !TRANSIENT_REFUSALS.test(message)) {
           // A retry after an answer that got lost: the first try landed.
           if (retry > 0 && message.startsWith('STALE')) return;
           if (message.startsWith('FENCED')) throw new FencedError(event.jobId, message.slice('FENCED '.length));
@@ -195,7 +205,7 @@ export class RedisEventLog implements EventLog {
         if (this.closed) throw err as Error;
         if (retry === 0)
           this.options.log.warn(
-            { jobId: event.jobId, seq: event.seq, err: (err as Error).message },
+            { jobId: event.jobId, seq: event.seq, err: message },
             'job event not appended; retrying until Redis takes it',
           );
         await sleep(backoffDelay(retry + 1, RETRY_BASE_MS, RETRY_CAP_MS));
