@@ -1,7 +1,10 @@
 // Cluster mode with real processes while the shared Redis goes away and comes back: the instances
 // keep answering, refuse new ideas with 503 in the meantime, and lose no job they had accepted.
 import t from 'tap';
-import type { ServerProcess } from './fixtures/server-process.js';
+import { join } from 'node:path';
+import { ServerProcess } from './fixtures/server-process.js';
+import { freePort } from './free-port.js';
+import { sleep } from '../src/time.js';
 import { Cluster, storedWhenEnded, submit } from './fixtures/cluster.js';
 import { redisMissing } from './fixtures/redis-server.js';
 import { waitFor } from './helper.js';
@@ -109,3 +112,23 @@ for (const persist of [true, false]) {
     },
   );
 }
+
+t.test(
+  'Redis unreachable from the start: the service starts, refuses new ideas with 503, and logs each Redis error once, not at every reconnect',
+  async (t) => {
+    const port = await freePort(); // nothing listens there
+    t.testdir();
+    const server = await ServerProcess.start({
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      TURSO_DATABASE_URL: `file:${join(t.testdirName, 'ideas.db')}`,
+    });
+    t.teardown(() => server.stop());
+    const posted = await server.request('POST', '/api/generate', { idea: 'A box scheme for the village bakery' });
+    t.equal(posted.status, 503);
+    // ioredis retries every 200 ms to 2 s: a few seconds are several reconnects for each client.
+    await sleep(5000);
+    const errors = server.output.split('\n').filter((line) => line.includes('Redis error'));
+    for (const what of ['job queue', 'job worker'])
+      t.equal(errors.filter((line) => line.includes(`"${what}: Redis error`)).length, 1, `${what}: one line`);
+  },
+);

@@ -1,3 +1,4 @@
+import { redisErrorLog } from '../../redis/error-log.js';
 import { Queue, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -69,7 +70,7 @@ export class BullMqJobQueue implements JobQueue {
   constructor(private readonly options: BullMqQueueOptions) {
     this.producer = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.queue = new Queue(options.name, { connection: this.producer });
-    this.queue.on('error', (err) => options.log.warn({ err: err.message }, 'job queue: Redis error'));
+    this.queue.on('error', redisErrorLog(options.log, 'job queue'));
     this.countsTimer = setInterval(() => void this.refreshCounts(), COUNTS_EVERY_MS).unref();
   }
 
@@ -100,7 +101,7 @@ export class BullMqJobQueue implements JobQueue {
       stalledInterval: stalledIntervalMs,
       maxStalledCount,
     });
-    this.worker.on('error', (err) => log.warn({ err: err.message }, 'job worker: Redis error'));
+    this.worker.on('error', redisErrorLog(log, 'job worker'));
     this.worker.on('lockRenewalFailed', (jobIds: string[]) => {
       for (const jobId of jobIds) this.leases.get(jobId)?.abort(new Error('the queue lock on the job lapsed'));
     });
