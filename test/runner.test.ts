@@ -1,4 +1,5 @@
 import t from 'tap';
+import { MAX_TOOL_USES_KEPT } from '../src/jobs/job.js';
 import { build, fakeGemini, isAlive, submit, waitFor, waitForJob } from './helper.js';
 
 const IDEA = 'A shared calendar for a climbing club with gear rotas';
@@ -115,6 +116,17 @@ t.test('garbage lines among the events are skipped', async (t) => {
   t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
 });
 
+t.test('fields of the wrong JSON type in known events are ignored, not read as text', async (t) => {
+  const fake = fakeGemini(t, 'wrong-types');
+  const app = await build(t, { config: { ...fake.config, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });
+  const { status, spec } = await run(app);
+  t.match(status.error, { code: 'GENERATOR_CRASHED', retryable: true });
+  t.equal(status.error.message, 'The Gemini CLI exited with code 1: the real reason', 'the stderr explains it');
+  const row = await app.ideas.findById(spec.id);
+  t.match(row!.metadata, { toolUses: [{ name: 'unknown' }], toolUseCount: 1 });
+  t.notOk('id' in (row!.metadata as { toolUses: object[] }).toolUses[0], 'a numeric tool id is left out');
+});
+
 t.test('output over the cap stops the CLI and fails without retry', async (t) => {
   const fake = fakeGemini(t, 'huge');
   const app = await build(t, { config: { ...fake.config, GENERATOR_OUTPUT_LIMIT: 50_000 }, env: fake.env });
@@ -158,6 +170,24 @@ t.test('tool requests are recorded on the job, never auto-approved', async (t) =
   );
   const row = await app.ideas.findById(spec.id);
   t.match(row!.metadata, { toolUses: [{ name: 'run_shell_command', id: 't1' }] });
+});
+
+t.test('a flood of tool requests and warnings keeps a bounded record, not one entry per event', async (t) => {
+  const fake = fakeGemini(t, 'tool-flood', { GEMINI_FAKE_FLOOD: '10000' });
+  const app = await build(t, { config: fake.config, env: fake.env });
+  const { spec } = await run(app);
+  t.equal(spec.status, 'completed');
+  t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
+  const row = await app.ideas.findById(spec.id);
+  const meta = row!.metadata as { toolUses: Array<{ name: string; id?: string }>; toolUseCount: number };
+  t.equal(meta.toolUseCount, 10_000, 'every request is counted');
+  t.equal(meta.toolUses.length, MAX_TOOL_USES_KEPT, 'only the first ones are kept');
+  t.match(meta.toolUses[0], { name: /^tool_0_n+/, id: 't0' });
+  t.ok(
+    meta.toolUses.every((u) => u.name.length <= 100),
+    'a tool name is kept to 100 characters',
+  );
+  t.ok(JSON.stringify(meta).length < 20_000, 'the row does not grow with the flood');
 });
 
 t.test('cancel mid-run kills the process group; cancel twice is 409; unknown is 404', async (t) => {

@@ -120,8 +120,12 @@ export class JobRunner {
               if (!job.terminal && kept.length > 0) job.appendDelta(kept);
             },
             onToolUse: (tool) => {
-              job.toolUses.push(tool);
-              log.warn({ tool: tool.name }, 'generator asked to use a tool; tools are not auto-approved');
+              // Logged while it is kept: a flood of requests is one count, not a line each.
+              if (job.recordToolUse(tool))
+                log.warn(
+                  { tool: tool.name.slice(0, 100) },
+                  'generator asked to use a tool; tools are not auto-approved',
+                );
             },
           });
           if (this.lost.has(job)) return 'lost';
