@@ -1,6 +1,6 @@
 import t from 'tap';
 import { MAX_TOOL_USES_KEPT } from '../src/jobs/job.js';
-import { build, fakeGemini, isAlive, submit, waitFor, waitForJob } from './helper.js';
+import { build, fakeGemini, isAlive, submit, waitFor, waitForJob, WsClient, wsUrl } from './helper.js';
 
 const IDEA = 'A shared calendar for a climbing club with gear rotas';
 
@@ -114,6 +114,36 @@ t.test('garbage lines among the events are skipped', async (t) => {
   const { spec } = await run(app);
   t.equal(spec.status, 'completed');
   t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
+});
+
+t.test('a NUL or a lone surrogate in the generated text becomes U+FFFD, live and stored alike', async (t) => {
+  // SQLite's text ends at a NUL when read back, and UTF-8 cannot hold a lone surrogate: kept as written,
+  // the stored spec would stop at the NUL while the live text went on.
+  const chunks = [
+    '# Spec\n\nbefore\u0000after\n',
+    '\ud83d',
+    '\ude00 a pair split between two events\n',
+    'lone \udc00 end\n',
+  ];
+  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_CHUNKS: JSON.stringify(chunks) });
+  const app = await build(t, { config: fake.config, env: fake.env, listen: true });
+  const { accepted, status, spec } = await run(app);
+  const expected = '# Spec\n\nbefore\uFFFDafter\n\u{1F600} a pair split between two events\nlone \uFFFD end\n';
+  t.equal(spec.status, 'completed');
+  t.equal(spec.generatedSpec, expected, 'the stored spec is whole');
+  t.equal(spec.outputLength, expected.length);
+  t.equal(status.text, expected, 'the live text is the same');
+  const download = await app.inject({ url: `/api/download/${accepted.id}` });
+  t.equal(download.body, expected);
+  const ws = await WsClient.open(wsUrl(app));
+  t.after(() => ws.close());
+  ws.send({ type: 'subscribe-job', jobId: accepted.jobId, afterSeq: 0 });
+  await ws.waitForEnd(accepted.jobId);
+  const streamed = ws
+    .events(accepted.jobId)
+    .map((e) => e.delta ?? '')
+    .join('');
+  t.equal(streamed, expected, 'the streamed deltas add up to the stored spec');
 });
 
 t.test('fields of the wrong JSON type in known events are ignored, not read as text', async (t) => {

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, GeneratorError } from './errors.js';
+import { storableText } from './storable-text.js';
 import { runProcess, type RunProcessResult, type Termination } from './process-runner.js';
 
 export interface CliAttemptOptions {
@@ -106,12 +107,15 @@ export class LineSplitter {
   }
 }
 
-/** The last line or two of a diagnostic, short enough for an error message. */
+/** The last line or two of a diagnostic, short enough for an error message, and storable as it is. */
 export function lastWords(text: string): string {
   const lines = text
     .trim()
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  return lines.slice(-2).join(' | ').slice(0, 500);
+  const words = lines.slice(-2).join(' | ');
+  // Cut between characters, not between the two halves of a surrogate pair.
+  const end = words.length > 500 && /[\uD800-\uDBFF]/.test(words[499]) ? 499 : 500;
+  return storableText(words.slice(0, end));
 }
