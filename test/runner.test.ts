@@ -174,6 +174,20 @@ t.test('output over the cap stops the CLI and fails without retry', async (t) =>
   t.pass('the CLI was stopped');
 });
 
+t.test('a CLI that lingers after its result event is ended, and its answer counts', async (t) => {
+  const fake = fakeGemini(t, 'linger');
+  const app = await build(t, {
+    config: { ...fake.config, GEMINI_INACTIVITY_TIMEOUT_MS: 5000, GEMINI_MAX_ATTEMPTS: 1 },
+    env: fake.env,
+  });
+  const { status, spec } = await run(app);
+  t.equal(status.status, 'completed', 'not stalled: the result event was its last word');
+  t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
+  t.equal(spec.attempts, 1);
+  await waitFor(() => !isAlive(fake.calls()[0].pid), { what: 'the lingering CLI to be ended' });
+  t.pass('the CLI was ended');
+});
+
 t.test('a CLI that writes nothing fails as empty output', async (t) => {
   const fake = fakeGemini(t, 'empty');
   const app = await build(t, { config: { ...fake.config, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });

@@ -87,6 +87,9 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
           for (const line of lines.push(chunk)) handle(line);
           if (state.text.length > config.GENERATOR_OUTPUT_LIMIT || lines.pendingLength > config.GENERATOR_OUTPUT_LIMIT)
             return 'output-limit';
+          // The result event is the CLI's last word: one that lingers after it (an open handle, a flush that
+          // hangs) is ended after GEMINI_KILL_GRACE_MS instead of stalling, and its answer counts.
+          if (state.result) return 'finished';
         },
       });
       for (const line of lines.flush()) handle(line);
@@ -95,8 +98,10 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
         input.log.warn({ lines: state.noise }, 'gemini cli wrote lines that are not stream-json events');
       const detail = lastWords(state.result?.error?.message ?? state.lastError ?? result.stderrTail);
       const suffix = detail ? `: ${detail}` : '';
-      // The result event decides; the exit code only explains. The CLI exits 0 on an empty answer and on SIGTERM.
-      if (result.exitCode !== 0) throw geminiExitError(result.exitCode, result.signal, detail);
+      // The result event decides; the exit code only explains. The CLI exits 0 on an empty answer and on SIGTERM,
+      // and a CLI ended after its result ('finished') has the exit code of our signal, not of its run.
+      if (result.exitCode !== 0 && result.termination !== 'finished')
+        throw geminiExitError(result.exitCode, result.signal, detail);
       if (!state.result)
         throw new GeneratorError(
           'GEMINI_INCOMPLETE',

@@ -19,8 +19,9 @@ export interface CliAttemptOptions {
 
 /**
  * One run of a CLI generator in an empty, private working directory (with its own
- * TMPDIR) that is removed afterwards. Ends started by the runner become errors here;
- * the process's own exit is left to the caller, who knows what its codes mean.
+ * TMPDIR) that is removed afterwards. Ends started by the runner become errors here,
+ * except 'finished' (the output said it was done); the process's own exit is left to
+ * the caller, who knows what its codes mean.
  */
 export async function runCliAttempt(options: CliAttemptOptions): Promise<RunProcessResult> {
   const root = await mkdtemp(join(tmpdir(), 'idea2spec-'));
@@ -29,14 +30,14 @@ export async function runCliAttempt(options: CliAttemptOptions): Promise<RunProc
     const tmp = join(root, 'tmp');
     await Promise.all([mkdir(cwd), mkdir(tmp)]);
     const result = await runProcess({ ...options, cwd, env: { ...options.env, TMPDIR: tmp } });
-    if (result.termination) throw terminationError(result.termination, options);
+    if (result.termination && result.termination !== 'finished') throw terminationError(result.termination, options);
     return result;
   } finally {
     await rm(root, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
-function terminationError(termination: Termination, options: CliAttemptOptions): GeneratorError {
+function terminationError(termination: Exclude<Termination, 'finished'>, options: CliAttemptOptions): GeneratorError {
   switch (termination) {
     case 'cancelled':
       return new CancelledError();
