@@ -99,7 +99,12 @@ export const ConfigSchema = Type.Object({
   GEMINI_MAX_ATTEMPTS: Int(3, 1, 10, 'Attempts per job, retries included (every generator)'),
   GEMINI_RETRY_BASE_MS: Int(1000, 0, 60_000, 'Backoff base: delay before try n is random in [0, base * 2^(n-2)]'),
   GEMINI_RETRY_MAX_MS: Int(30_000, 0, 600_000, 'Longest backoff delay between attempts (every generator)'),
-  GEMINI_KILL_GRACE_MS: Int(2000, 0, 60_000, 'Delay between SIGTERM and SIGKILL (every generator process)'),
+  GEMINI_KILL_GRACE_MS: Int(
+    2000,
+    0,
+    60_000,
+    'Delay between SIGTERM and SIGKILL (every generator process); also how long the Gemini CLI may take to exit after its result event',
+  ),
   CIRCUIT_FAILURE_THRESHOLD: Int(5, 1, 1000, 'Consecutive retryable generator failures that open the circuit breaker'),
   CIRCUIT_COOLDOWN_MS: Int(
     30_000,

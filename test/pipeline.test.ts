@@ -339,6 +339,31 @@ t.test('a job id in upper case finds the same job over HTTP and WebSocket (UUIDs
   t.match(fromRow.json(), { jobId: done.jobId, status: 'completed' });
 });
 
+t.test('a job id as a URN (urn:uuid:…) is a 400 on every job route, as over the WebSocket, not a 404', async (t) => {
+  const app = await build(t, { listen: true });
+  const { jobId } = (
+    await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } })
+  ).json();
+  for (const id of [`urn:uuid:${jobId}`, `URN:UUID:${jobId.toUpperCase()}`]) {
+    for (const [method, url] of [
+      ['GET', `/api/job/${id}/status`],
+      ['GET', `/api/v1/job/${id}/events`],
+      ['POST', `/api/job/${id}/cancel`],
+    ] as const) {
+      const res = await app.inject({ method, url });
+      t.equal(res.statusCode, 400, `${method} ${url}`);
+      t.equal(res.json().code, 'FST_ERR_VALIDATION', `${method} ${url}`);
+    }
+  }
+  const ws = await WsClient.open(wsUrl(app));
+  t.after(() => ws.close());
+  ws.send({ type: 'subscribe-job', jobId: `urn:uuid:${jobId}` });
+  t.match(await ws.next((m) => m.type === 'subscribed' || m.type === 'error'), {
+    type: 'error',
+    code: 'INVALID_MESSAGE',
+  });
+});
+
 t.test('a value outside a fixed set names the allowed values in one message', async (t) => {
   const app = await build(t);
   const res = await submit(app, { idea: IDEA, template: 'evil' });

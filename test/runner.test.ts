@@ -1,5 +1,6 @@
 import t from 'tap';
-import { build, fakeGemini, isAlive, submit, waitFor, waitForJob } from './helper.js';
+import { MAX_TOOL_USES_KEPT } from '../src/jobs/job.js';
+import { build, fakeGemini, isAlive, submit, waitFor, waitForJob, WsClient, wsUrl } from './helper.js';
 
 const IDEA = 'A shared calendar for a climbing club with gear rotas';
 
@@ -115,6 +116,47 @@ t.test('garbage lines among the events are skipped', async (t) => {
   t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
 });
 
+t.test('a NUL or a lone surrogate in the generated text becomes U+FFFD, live and stored alike', async (t) => {
+  // SQLite's text ends at a NUL when read back, and UTF-8 cannot hold a lone surrogate: kept as written,
+  // the stored spec would stop at the NUL while the live text went on.
+  const chunks = [
+    '# Spec\n\nbefore\u0000after\n',
+    '\ud83d',
+    '\ude00 a pair split between two events\n',
+    'lone \udc00 end\n',
+  ];
+  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_CHUNKS: JSON.stringify(chunks) });
+  const app = await build(t, { config: fake.config, env: fake.env, listen: true });
+  const { accepted, status, spec } = await run(app);
+  const expected = '# Spec\n\nbefore\uFFFDafter\n\u{1F600} a pair split between two events\nlone \uFFFD end\n';
+  t.equal(spec.status, 'completed');
+  t.equal(spec.generatedSpec, expected, 'the stored spec is whole');
+  t.equal(spec.outputLength, expected.length);
+  t.equal(status.text, expected, 'the live text is the same');
+  const download = await app.inject({ url: `/api/download/${accepted.id}` });
+  t.equal(download.body, expected);
+  const ws = await WsClient.open(wsUrl(app));
+  t.after(() => ws.close());
+  ws.send({ type: 'subscribe-job', jobId: accepted.jobId, afterSeq: 0 });
+  await ws.waitForEnd(accepted.jobId);
+  const streamed = ws
+    .events(accepted.jobId)
+    .map((e) => e.delta ?? '')
+    .join('');
+  t.equal(streamed, expected, 'the streamed deltas add up to the stored spec');
+});
+
+t.test('fields of the wrong JSON type in known events are ignored, not read as text', async (t) => {
+  const fake = fakeGemini(t, 'wrong-types');
+  const app = await build(t, { config: { ...fake.config, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });
+  const { status, spec } = await run(app);
+  t.match(status.error, { code: 'GENERATOR_CRASHED', retryable: true });
+  t.equal(status.error.message, 'The Gemini CLI exited with code 1: the real reason', 'the stderr explains it');
+  const row = await app.ideas.findById(spec.id);
+  t.match(row!.metadata, { toolUses: [{ name: 'unknown' }], toolUseCount: 1 });
+  t.notOk('id' in (row!.metadata as { toolUses: object[] }).toolUses[0], 'a numeric tool id is left out');
+});
+
 t.test('output over the cap stops the CLI and fails without retry', async (t) => {
   const fake = fakeGemini(t, 'huge');
   const app = await build(t, { config: { ...fake.config, GENERATOR_OUTPUT_LIMIT: 50_000 }, env: fake.env });
@@ -130,6 +172,20 @@ t.test('output over the cap stops the CLI and fails without retry', async (t) =>
   t.equal(status.text.length, 50_000, 'so is the live text');
   await waitFor(() => !isAlive(fake.calls()[0].pid), { what: 'the CLI to be killed' });
   t.pass('the CLI was stopped');
+});
+
+t.test('a CLI that lingers after its result event is ended, and its answer counts', async (t) => {
+  const fake = fakeGemini(t, 'linger');
+  const app = await build(t, {
+    config: { ...fake.config, GEMINI_INACTIVITY_TIMEOUT_MS: 5000, GEMINI_MAX_ATTEMPTS: 1 },
+    env: fake.env,
+  });
+  const { status, spec } = await run(app);
+  t.equal(status.status, 'completed', 'not stalled: the result event was its last word');
+  t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
+  t.equal(spec.attempts, 1);
+  await waitFor(() => !isAlive(fake.calls()[0].pid), { what: 'the lingering CLI to be ended' });
+  t.pass('the CLI was ended');
 });
 
 t.test('a CLI that writes nothing fails as empty output', async (t) => {
@@ -158,6 +214,24 @@ t.test('tool requests are recorded on the job, never auto-approved', async (t) =
   );
   const row = await app.ideas.findById(spec.id);
   t.match(row!.metadata, { toolUses: [{ name: 'run_shell_command', id: 't1' }] });
+});
+
+t.test('a flood of tool requests and warnings keeps a bounded record, not one entry per event', async (t) => {
+  const fake = fakeGemini(t, 'tool-flood', { GEMINI_FAKE_FLOOD: '10000' });
+  const app = await build(t, { config: fake.config, env: fake.env });
+  const { spec } = await run(app);
+  t.equal(spec.status, 'completed');
+  t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
+  const row = await app.ideas.findById(spec.id);
+  const meta = row!.metadata as { toolUses: Array<{ name: string; id?: string }>; toolUseCount: number };
+  t.equal(meta.toolUseCount, 10_000, 'every request is counted');
+  t.equal(meta.toolUses.length, MAX_TOOL_USES_KEPT, 'only the first ones are kept');
+  t.match(meta.toolUses[0], { name: /^tool_0_n+/, id: 't0' });
+  t.ok(
+    meta.toolUses.every((u) => u.name.length <= 100),
+    'a tool name is kept to 100 characters',
+  );
+  t.ok(JSON.stringify(meta).length < 20_000, 'the row does not grow with the flood');
 });
 
 t.test('cancel mid-run kills the process group; cancel twice is 409; unknown is 404', async (t) => {

@@ -1,5 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import t from 'tap';
-import { baseUrl, build, fakeGemini, submit, waitForJob } from './helper.js';
+import { baseUrl, build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
 import { SseReader } from './sse-client.js';
 
 const CHUNKS = Array.from({ length: 12 }, (_, i) => `Line ${i + 1} of the spec.\n`);
@@ -128,3 +132,117 @@ t.test('closing the service ends open streams instead of waiting for them', asyn
   await stream.untilEnded();
   t.ok(stream.ended);
 });
+
+t.test(
+  'a client that does not read holds one event in the server, not the whole stream; when it reads, it gets every event',
+  async (t) => {
+    // 2,000 events of 1,500 Chinese characters: about 9 MB of stream, far more than the sockets' buffers take.
+    const chars = 3_000_000;
+    const sentence = '系统必须让宠物主人在一分钟内完成注册并立即开始寻找附近的遛狗伙伴。\n';
+    const text = sentence.repeat(Math.ceil(chars / sentence.length)).slice(0, chars);
+    const file = join(tempDir(t), 'spec.md');
+    writeFileSync(file, text);
+    const fake = fakeGemini(t, 'text-file', { GEMINI_FAKE_TEXT_FILE: file, GEMINI_FAKE_CHUNK_CHARS: '1500' });
+    const app = await build(t, {
+      config: { ...fake.config, GENERATOR_OUTPUT_LIMIT: chars },
+      env: fake.env,
+      listen: true,
+    });
+    const { jobId } = (await submit(app, { idea: '一个帮助宠物主人寻找遛狗伙伴的手机应用' })).json();
+    const job = await waitForJob(app, jobId, 60_000);
+    t.equal(job.status, 'completed');
+
+    const serverSockets: Socket[] = [];
+    app.server.on('connection', (socket: Socket) => serverSockets.push(socket));
+    const request = http.get(`${baseUrl(app)}/api/v1/job/${jobId}/events?afterSeq=0`);
+    t.after(() => request.destroy());
+    const response = await new Promise<http.IncomingMessage>((resolve) => request.once('response', resolve));
+    t.equal(response.statusCode, 200);
+    // Not read: the client's buffers fill, then the kernel's, then whatever the server keeps for it.
+    const server = await waitFor(() => serverSockets.find((s) => s.writableLength > 0), {
+      what: "the client's socket to stop taking data",
+      timeoutMs: 20_000,
+    });
+    t.ok(
+      server.writableLength < 100_000,
+      `the server holds ${server.writableLength} bytes for the client that does not read`,
+    );
+
+    let body = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => (body += chunk));
+    await new Promise((resolve) => response.once('end', resolve));
+    const events = body
+      .split('\n')
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => JSON.parse(line.slice(5)));
+    t.same(
+      events.map((e) => e.seq),
+      Array.from({ length: job.seq }, (_, i) => i + 1),
+      'every event once, in order',
+    );
+    t.equal(events.at(-1).status, 'completed');
+    t.equal(events.map((e) => e.delta ?? '').join(''), text, 'the deltas add up to the spec');
+  },
+);
+
+t.test(
+  'a stream whose reader falls 1,000 live events behind ends; resumed with Last-Event-ID, nothing is missing',
+  async (t) => {
+    // 4,900 events of 1,000 Chinese characters (about 15 MB), written as fast as the fake can: more than the
+    // sockets' buffers take, plus 1,000. Fewer than the 5,000 events a job keeps, so the resumed stream has them all.
+    const chars = 4_900_000;
+    const sentence = '系统必须让宠物主人在一分钟内完成注册并立即开始寻找附近的遛狗伙伴。\n';
+    const text = sentence.repeat(Math.ceil(chars / sentence.length)).slice(0, chars);
+    const dir = tempDir(t);
+    const file = join(dir, 'spec.md');
+    const gate = join(dir, 'gate');
+    writeFileSync(file, text);
+    const fake = fakeGemini(t, 'text-file', {
+      GEMINI_FAKE_TEXT_FILE: file,
+      GEMINI_FAKE_CHUNK_CHARS: '1000',
+      GEMINI_FAKE_GATE: gate,
+    });
+    const app = await build(t, {
+      config: { ...fake.config, GENERATOR_OUTPUT_LIMIT: chars },
+      env: fake.env,
+      listen: true,
+    });
+    const { jobId } = (await submit(app, { idea: 'An app that finds dog walking partners nearby' })).json();
+    const url = `${baseUrl(app)}/api/v1/job/${jobId}/events`;
+    const request = http.get(url);
+    t.after(() => request.destroy());
+    const response = await new Promise<http.IncomingMessage>((resolve) => request.once('response', resolve));
+    // Subscribed before the spec is written, and not read while it is.
+    writeFileSync(gate, '');
+    const job = await waitForJob(app, jobId, 60_000);
+    t.equal(job.status, 'completed');
+
+    const read = async (res: http.IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      await new Promise((resolve) => res.once('end', resolve));
+      return body
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => JSON.parse(line.slice(5)));
+    };
+    const first = await read(response);
+    t.ok(first.length > 0, `the first stream had ${first.length} events`);
+    t.not(first.at(-1).status, 'completed', 'it ended before the job did: the reader was too far behind');
+
+    const resumed = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get(url, { headers: { 'last-event-id': String(first.at(-1).seq) } }, resolve),
+    );
+    const rest = await read(resumed);
+    const all = [...first, ...rest];
+    t.same(
+      all.map((e) => e.seq),
+      Array.from({ length: job.seq }, (_, i) => i + 1),
+      'every event once, in order, across the two streams',
+    );
+    t.equal(all.at(-1).status, 'completed');
+    t.equal(all.map((e) => e.delta ?? '').join(''), text, 'the deltas add up to the spec');
+  },
+);

@@ -190,6 +190,32 @@ t.test('webhookUrl naming a loopback, private, link-local or metadata address is
 });
 
 t.test(
+  'IPv6 outside the global unicast block 2000::/3 is refused, the IPv4-compatible ::a.b.c.d form included',
+  async (t) => {
+    // ::127.0.0.1 is written ::7f00:1 by the URL parser: an IPv6 address that embeds an IPv4 one, like the mapped form.
+    const resolver = async (hostname: string) => [
+      { address: hostname === 'compat.example.test' ? '::7f00:1' : '2606:4700::1111', family: 6 },
+    ];
+    const app = await build(t, { config: { WEBHOOK_SECRET: SECRET }, webhookResolver: resolver });
+    for (const url of [
+      'https://[::127.0.0.1]/hook',
+      'https://[::a9fe:a9fe]/hook',
+      'https://[::a00:7]/hook',
+      'https://[1::1]/hook',
+      'https://[4000::1]/hook',
+      'https://compat.example.test/hook',
+    ]) {
+      const res = await submit(app, { idea: IDEA, webhookUrl: url });
+      t.equal(res.statusCode, 400, url);
+      t.equal(res.json().code, 'INVALID_WEBHOOK_URL', url);
+    }
+    for (const url of ['https://[2606:4700::1111]/hook', 'https://public.example.test/hook']) {
+      t.equal((await submit(app, { idea: IDEA, webhookUrl: url })).statusCode, 202, `${url} is public`);
+    }
+  },
+);
+
+t.test(
   'a hostname that resolves to a private address is refused at POST and again at delivery (DNS rebinding)',
   async (t) => {
     let answer = '93.184.215.14';

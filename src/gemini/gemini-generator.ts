@@ -41,7 +41,8 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
         text: '',
         noise: 0,
         result: undefined as Extract<StreamEvent, { type: 'result' }> | undefined,
-        errors: [] as string[],
+        /** The last error event's message: the CLI may send any number of them. */
+        lastError: undefined as string | undefined,
         init: undefined as Extract<StreamEvent, { type: 'init' }> | undefined,
       };
 
@@ -65,7 +66,7 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
             input.onToolUse({ name: event.tool_name ?? 'unknown', id: event.tool_id, at: Date.now() });
             break;
           case 'error':
-            if (event.message) state.errors.push(event.message);
+            if (event.message) state.lastError = event.message;
             break;
           case 'result':
             state.result = event;
@@ -86,16 +87,21 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
           for (const line of lines.push(chunk)) handle(line);
           if (state.text.length > config.GENERATOR_OUTPUT_LIMIT || lines.pendingLength > config.GENERATOR_OUTPUT_LIMIT)
             return 'output-limit';
+          // The result event is the CLI's last word: one that lingers after it (an open handle, a flush that
+          // hangs) is ended after GEMINI_KILL_GRACE_MS instead of stalling, and its answer counts.
+          if (state.result) return 'finished';
         },
       });
       for (const line of lines.flush()) handle(line);
 
       if (state.noise > 0)
         input.log.warn({ lines: state.noise }, 'gemini cli wrote lines that are not stream-json events');
-      const detail = lastWords(state.result?.error?.message ?? state.errors.at(-1) ?? result.stderrTail);
+      const detail = lastWords(state.result?.error?.message ?? state.lastError ?? result.stderrTail);
       const suffix = detail ? `: ${detail}` : '';
-      // The result event decides; the exit code only explains. The CLI exits 0 on an empty answer and on SIGTERM.
-      if (result.exitCode !== 0) throw geminiExitError(result.exitCode, result.signal, detail);
+      // The result event decides; the exit code only explains. The CLI exits 0 on an empty answer and on SIGTERM,
+      // and a CLI ended after its result ('finished') has the exit code of our signal, not of its run.
+      if (result.exitCode !== 0 && result.termination !== 'finished')
+        throw geminiExitError(result.exitCode, result.signal, detail);
       if (!state.result)
         throw new GeneratorError(
           'GEMINI_INCOMPLETE',
@@ -105,7 +111,7 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
       if (state.result.status !== 'success')
         throw new GeneratorError(
           'GEMINI_RESULT_ERROR',
-          `The Gemini CLI reported ${state.result.status}${suffix}`,
+          `The Gemini CLI reported ${state.result.status ?? 'a result without a status'}${suffix}`,
           true,
         );
       if (state.text.trim() === '')

@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import { GeneratorError } from './errors.js';
 
-/** Why the runner ended a process itself; undefined when the process exited on its own. */
-export type Termination = 'timeout' | 'inactivity' | 'cancelled' | 'output-limit';
+/**
+ * Why the runner ended a process itself; undefined when the process exited on its own. 'finished':
+ * its output said it was done, and it had killGraceMs to exit by itself after that.
+ */
+export type Termination = 'timeout' | 'inactivity' | 'cancelled' | 'output-limit' | 'finished';
 
 export interface RunProcessOptions {
   command: string;
@@ -15,7 +18,10 @@ export interface RunProcessOptions {
   inactivityMs: number;
   killGraceMs: number;
   signal?: AbortSignal;
-  /** stdout as decoded UTF-8 text, chunk by chunk. Returning 'stop' ends the process with the given termination. */
+  /**
+   * stdout as decoded UTF-8 text, chunk by chunk. Returning a termination ends the process with it;
+   * 'finished' leaves it killGraceMs to exit by itself first.
+   */
   onStdout(text: string): void | Termination;
   onSpawn?(pid: number): void;
 }
@@ -65,6 +71,7 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessResult
     let stderrBytes = 0;
     let killTimer: NodeJS.Timeout | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
+    let finishTimer: NodeJS.Timeout | undefined;
     let exited = false;
 
     const signalGroup = (sig: NodeJS.Signals) => {
@@ -115,7 +122,10 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessResult
       idleTimer.refresh();
       if (termination !== undefined) return;
       const verdict = options.onStdout(text);
-      if (verdict) terminate(verdict);
+      if (verdict === 'finished') {
+        finishTimer ??= setTimeout(() => terminate('finished'), options.killGraceMs);
+        finishTimer.unref();
+      } else if (verdict) terminate(verdict);
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => {
@@ -129,6 +139,7 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessResult
       clearTimeout(idleTimer);
       clearTimeout(killTimer);
       clearTimeout(drainTimer);
+      clearTimeout(finishTimer);
       options.signal?.removeEventListener('abort', onAbort);
     };
 
@@ -138,6 +149,8 @@ export function runProcess(options: RunProcessOptions): Promise<RunProcessResult
     });
     child.once('exit', () => {
       exited = true;
+      // It exited by itself: its exit code stands.
+      clearTimeout(finishTimer);
       // Descendants left in the group would hold the pipes open and outlive the job.
       signalGroup('SIGKILL');
       if (termination !== undefined) return closePipes();

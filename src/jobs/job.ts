@@ -8,6 +8,14 @@ import { assertTransition, isTerminal, type JobStatus } from './transitions.js';
 /** Where a job's events go (the event log and this process's observers), in order. */
 export type JobEventSink = (event: JobEvent, text?: TextChange) => void;
 
+/**
+ * Tool requests a job keeps a record of (the first ones), and how much of each name. A model
+ * looping on a denied tool, or a CLI gone wrong, can send them by the million: they are counted,
+ * but the record (in memory and in the row's metadata, rewritten on every flush) stays this size.
+ */
+export const MAX_TOOL_USES_KEPT = 20;
+const TOOL_NAME_CHARS = 100;
+
 /** When a job was created, started and ended: what metrics need of a job, and no more. */
 export interface JobTimes {
   readonly createdAt: number;
@@ -37,7 +45,9 @@ export class Job implements JobTimes {
   updatedAt: number;
   completedAt: number | undefined;
   chunks = 0;
-  toolUses: Array<{ name: string; id?: string; at: number }> = [];
+  /** The first MAX_TOOL_USES_KEPT tool requests of the job (every attempt); `toolUseCount` counts them all. */
+  readonly toolUses: Array<{ name: string; id?: string; at: number }> = [];
+  toolUseCount = 0;
   private parts: string[] = [];
   private textLength = 0;
   /** A text change waiting for the next event (a new attempt's reset, the final answer). */
@@ -105,6 +115,15 @@ export class Job implements JobTimes {
     this.textLength += delta.length;
     this.chunks++;
     return this.emit(this.message, { delta });
+  }
+
+  /** Counts a tool request the generator made; the first few are kept, their names and ids cut short. */
+  recordToolUse(tool: { name: string; id?: string; at: number }): boolean {
+    this.toolUseCount++;
+    if (this.toolUses.length >= MAX_TOOL_USES_KEPT) return false;
+    const id = tool.id === undefined ? {} : { id: tool.id.slice(0, TOOL_NAME_CHARS) };
+    this.toolUses.push({ name: tool.name.slice(0, TOOL_NAME_CHARS), ...id, at: tool.at });
+    return true;
   }
 
   /** Replaces the text wholesale, e.g. with the generator's final answer. */

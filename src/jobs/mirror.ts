@@ -132,6 +132,7 @@ export class JobRowMirror {
           message: job.message,
           chunks: job.chunks,
           toolUses: job.toolUses,
+          toolUseCount: job.toolUseCount,
           ...(generatorMeta ?? {}),
         },
       };

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import { backoffDelay } from '../generators/backoff.js';
 import { CancelledError, GeneratorError } from '../generators/errors.js';
+import { StorableStream, storableText } from '../generators/storable-text.js';
 import type { Generator } from '../generators/generator.js';
 import type { TemplateName } from '../generators/templates.js';
 import type { JobError, JobEvent } from '../schemas/jobs.js';
@@ -106,6 +107,12 @@ export class JobRunner {
         else job.transition('processing', message);
         mirror.write(job, { attempts: attempt, generatedSpec: '', outputLength: 0 });
         log.info({ attempt, generator: generator.name }, 'attempt started');
+        const storable = new StorableStream();
+        const append = (text: string) => {
+          // The generator stops at the cap, but only after the chunk that crossed it: that chunk is cut.
+          const kept = withinLimit(text, config.GENERATOR_OUTPUT_LIMIT - job.chars);
+          if (!job.terminal && kept.length > 0) job.appendDelta(kept);
+        };
         try {
           const output = await generator.run({
             idea: job.idea,
@@ -114,28 +121,30 @@ export class JobRunner {
             attempt,
             signal: job.abort.signal,
             log,
-            onDelta: (delta) => {
-              // The generator stops at the cap, but only after the chunk that crossed it: that chunk is cut.
-              const kept = withinLimit(delta, config.GENERATOR_OUTPUT_LIMIT - job.chars);
-              if (!job.terminal && kept.length > 0) job.appendDelta(kept);
-            },
+            onDelta: (delta) => append(storable.push(delta)),
             onToolUse: (tool) => {
-              job.toolUses.push(tool);
-              log.warn({ tool: tool.name }, 'generator asked to use a tool; tools are not auto-approved');
+              // Logged while it is kept: a flood of requests is one count, not a line each.
+              if (job.recordToolUse(tool))
+                log.warn(
+                  { tool: tool.name.slice(0, 100) },
+                  'generator asked to use a tool; tools are not auto-approved',
+                );
             },
           });
           if (this.lost.has(job)) return 'lost';
           if (job.terminal) return 'done';
-          job.setText(output.text);
+          const text = storableText(output.text);
+          job.setText(text);
           const processingTimeMs = Date.now() - job.startedAt;
-          const result = { outputLength: output.text.length, processingTimeMs };
+          const result = { outputLength: text.length, processingTimeMs };
           finish(job, 'completed', 'Specification ready', undefined, result, output.metadata);
-          log.info({ attempt, processingTimeMs, outputLength: output.text.length }, 'job completed');
+          log.info({ attempt, processingTimeMs, outputLength: text.length }, 'job completed');
           return 'done';
         } catch (err) {
           if (this.lost.has(job)) return 'lost';
           if (job.terminal) return 'done';
           if (this.interrupted.has(job)) return this.leaveForNextStart(job, log);
+          append(storable.flush());
           const error = asGeneratorError(err);
           log.warn({ attempt, code: error.code, retryable: error.retryable, err: error.message }, 'attempt failed');
           if (!error.retryable || attempt >= config.GEMINI_MAX_ATTEMPTS) {

@@ -10,6 +10,12 @@ import { sleep } from '../time.js';
 const SEQ = /^(0|[1-9][0-9]{0,15})$/;
 /** How often a stream opened while the event log could not be reached tries it again. */
 const RESUBSCRIBE_MS = 1000;
+/**
+ * Live events a stream may have waiting behind a client that reads slower than the job writes. Past
+ * this the stream ends (the client resumes with Last-Event-ID from the retained events) instead of
+ * the server keeping, for one reader, every event the job writes from then on.
+ */
+const MAX_QUEUED_LIVE_EVENTS = 1000;
 
 /**
  * GET /api/job/:jobId/events: the job's events as Server-Sent Events, for clients that cannot hold a
@@ -62,16 +68,21 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       const afterSeq = lastEventId !== undefined ? Number(lastEventId.trim()) : (request.query.afterSeq ?? 0);
 
-      // Events that arrive while the subscription is being set up wait for the replay.
-      let early: JobEvent[] | undefined = [];
-      let ended!: () => void;
-      const done = new Promise<void>((resolve) => (ended = resolve));
-      const forward = (event: JobEvent) => {
-        if (!reply.sse.isConnected) return ended();
-        void reply.sse.send({ id: String(event.seq), event: 'job-update', data: event }).catch(() => undefined);
-        if (isTerminal(event.status)) ended();
+      // One writer per stream, waiting for the socket to take each event before the next: a client that
+      // does not read holds one event in the server, not the whole replay. Live events queue behind it.
+      const live: JobEvent[] = [];
+      let wake: (() => void) | undefined;
+      let stop!: () => void;
+      const stopped = new Promise<void>((resolve) => (stop = resolve));
+      const listen = (event: JobEvent) => {
+        live.push(event);
+        // Too far behind to catch up from memory: the stream ends, and the client resumes with Last-Event-ID.
+        if (live.length > MAX_QUEUED_LIVE_EVENTS) {
+          live.length = 0;
+          stop();
+        }
+        wake?.();
       };
-      const listen = (event: JobEvent) => (early ? early.push(event) : forward(event));
       // A shared log that cannot be reached (Redis away) is tried again while the client stays, once the
       // row says the job is there and still running: a stream that waits, not a 500 that ends it.
       let subscription = await app.jobs.follow(jobId, afterSeq, listen).catch(() => null);
@@ -103,14 +114,38 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       reply.sse.sendHeaders();
       open.add(reply);
+      reply.sse.onClose(stop);
+      if (!reply.sse.isConnected) stop();
+      let done = false;
+      void stopped.then(() => (done = true));
+      /** Resolves once the socket has taken the event, or the stream has stopped. */
+      const send = (event: JobEvent) =>
+        Promise.race([
+          reply.sse.send({ id: String(event.seq), event: 'job-update', data: event }).catch(() => undefined),
+          stopped,
+        ]);
       try {
         const { snapshot, replay } = subscription;
-        const pending = early.filter((event) => event.seq > snapshot.seq);
-        early = undefined;
-        for (const event of [...replay, ...pending]) forward(event);
-        if (isTerminal(snapshot.status)) ended();
-        reply.sse.onClose(ended);
-        await done;
+        let sent = afterSeq;
+        let ended = isTerminal(snapshot.status);
+        for (const event of replay) {
+          if (done) return;
+          await send(event);
+          sent = event.seq;
+        }
+        while (!ended && !done) {
+          const event = live.shift();
+          if (event === undefined) {
+            await Promise.race([new Promise<void>((resolve) => (wake = resolve)), stopped]);
+            wake = undefined;
+            continue;
+          }
+          // Live events the snapshot (and so the replay) already covered.
+          if (event.seq <= Math.max(sent, snapshot.seq)) continue;
+          await send(event);
+          sent = event.seq;
+          ended = isTerminal(event.status);
+        }
       } finally {
         subscription.close();
         open.delete(reply);

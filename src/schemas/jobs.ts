@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TEMPLATE_NAMES } from '../generators/templates.js';
 import { JOB_STATUSES } from '../jobs/transitions.js';
 import { IsoDate } from './common.js';
+import { UUID_PATTERN } from './formats.js';
 
 export const JobStatus = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
 export type JobStatus = Static<typeof JobStatus>;
@@ -113,5 +114,9 @@ export type GenerateAccepted = Static<typeof GenerateAccepted>;
 export const canonicalJobId = (jobId: string): string => jobId.toLowerCase();
 
 export const JobIdParams = Type.Object({
-  jobId: Type.String({ format: 'uuid', description: 'The job id returned by POST /api/generate' }),
+  jobId: Type.String({
+    format: 'uuid',
+    pattern: UUID_PATTERN,
+    description: 'The job id returned by POST /api/generate',
+  }),
 });

@@ -26,17 +26,24 @@ export class WebhookTargetError extends Error {
   }
 }
 
+/** 2000::/3, the only block of IPv6 addresses allocated for global unicast. */
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+
 /**
  * Only public unicast addresses: loopback, private, link-local (the cloud metadata service at
  * 169.254.169.254 included), carrier-grade NAT, unique-local, multicast, reserved and the IPv6
- * forms that embed an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo) are all something else.
+ * forms that embed an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo) are all
+ * something else. An IPv6 address outside 2000::/3 is never a public one: ipaddr.js calls
+ * ::7f00:1 (::127.0.0.1, IPv4-compatible) or 4000::1 'unicast', so that block is checked first.
  */
 export function forbiddenRange(address: string): string | undefined {
   let parsed = ipaddr.parse(address);
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
     parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   const range = parsed.range();
-  return range === 'unicast' ? undefined : range;
+  if (range !== 'unicast') return range;
+  if (parsed.kind() === 'ipv6' && !(parsed as ipaddr.IPv6).match(GLOBAL_UNICAST_V6)) return 'reserved';
+  return undefined;
 }
 
 function allowedHosts(policy: WebhookPolicy): Set<string> {
