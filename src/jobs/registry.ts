@@ -24,6 +24,12 @@ import {
 import type { JobLease, JobQueue, RunOutcome } from './stores/queue.js';
 import { isTerminal } from './transitions.js';
 
+/**
+ * How long after a job's row ended its shared log may still lack the end (the last appends retried
+ * while Redis is slow or away) before a log that says the job runs counts as stale (see follow()).
+ */
+const LOG_CATCH_UP_MS = 5000;
+
 export interface SubmitInput {
   idea: string;
   template: TemplateName;
@@ -238,10 +244,12 @@ export class JobRegistry {
   }
 
   /**
-   * Subscribes to the job's events (see EventLog.subscribe). With a shared log, one that says the
-   * job runs while its row says it ended is stale (Redis restored from an older copy, a job's keys
-   * outliving it): undefined then, as for a log that does not hold the job, so callers answer from
-   * the row instead of following a job that will never write again. Throws when the log cannot be reached.
+   * Subscribes to the job's events (see EventLog.subscribe). With a shared log that says the job runs
+   * while its row says it ended, the log is either behind (the job's last events are still being retried
+   * into a Redis that is slow or away) or stale (Redis restored from an older copy: they never come).
+   * Within LOG_CATCH_UP_MS of the row's end it is followed, and the row's end is delivered if the log's has
+   * not come by then; later it is stale, and this answers undefined, as for a log that does not hold the
+   * job, so callers answer from the row. Throws when the log cannot be reached.
    */
   async follow(
     rawJobId: string,
@@ -249,12 +257,35 @@ export class JobRegistry {
     listener: EventListener,
   ): Promise<EventLogSubscription | undefined> {
     const jobId = canonicalJobId(rawJobId);
-    const subscription = await this.deps.events.subscribe(jobId, afterSeq, listener);
+    let ended = false;
+    let timer: NodeJS.Timeout | undefined;
+    const subscription = await this.deps.events.subscribe(jobId, afterSeq, (event) => {
+      if (isTerminal(event.status)) {
+        ended = true;
+        clearTimeout(timer);
+      }
+      listener(event);
+    });
     if (!subscription || !this.deps.queue.shared || isTerminal(subscription.snapshot.status)) return subscription;
     const row = await this.deps.ideas.findByJobId(jobId);
-    if (!row || !isTerminal(row.status)) return subscription;
-    subscription.close();
-    return undefined;
+    if (!row || !isTerminal(row.status) || ended) return subscription;
+    const since = Date.now() - (row.completedAt ?? row.updatedAt);
+    if (since >= LOG_CATCH_UP_MS) {
+      subscription.close();
+      return undefined;
+    }
+    timer = setTimeout(() => {
+      if (ended) return;
+      ended = true;
+      listener(lastEventFromRow(row));
+    }, LOG_CATCH_UP_MS - since);
+    return {
+      ...subscription,
+      close: () => {
+        clearTimeout(timer);
+        subscription.close();
+      },
+    };
   }
 
   /**
