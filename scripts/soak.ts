@@ -49,6 +49,7 @@ const server = await ServerProcess.start({
   JOB_CONCURRENCY: '4',
   JOB_QUEUE_LIMIT: '10000',
   WS_MAX_CONNECTIONS: String(subscriberCount + 100),
+  WS_MAX_CONNECTIONS_PER_CLIENT: String(subscriberCount + 100),
   ...generatorEnv,
 });
 const wsUrl = `${server.url.replace('http', 'ws')}/api/ws`;

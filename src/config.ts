@@ -147,6 +147,12 @@ export const ConfigSchema = Type.Object({
   WS_MAX_PAYLOAD: Int(65_536, 256, 16_777_216, 'Largest client frame in bytes; larger ones close the socket with 1009'),
   WS_MAX_SUBSCRIPTIONS: Int(50, 1, 10_000),
   WS_MAX_CONNECTIONS: Int(1000, 1, 1_000_000, 'Open WebSockets; further upgrades are refused with 503'),
+  WS_MAX_CONNECTIONS_PER_CLIENT: Int(
+    50,
+    1,
+    1_000_000,
+    "Open WebSockets from one client address (the proxy's X-Forwarded-For under TRUST_PROXY); further upgrades from it are refused with 429",
+  ),
   WS_MAX_MESSAGES_PER_SECOND: Int(
     100,
     1,

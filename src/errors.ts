@@ -22,6 +22,11 @@ export const Errors = {
     422,
   ),
   Unauthorized: createError('UNAUTHORIZED', '%s', 401),
+  TooManyConnections: createError(
+    'TOO_MANY_CONNECTIONS',
+    'At most %s open WebSockets per client; close one and try again',
+    429,
+  ),
   InvalidCursor: createError('INVALID_CURSOR', 'The cursor is not valid here: %s', 400),
   DatabaseUnavailable: createError('DATABASE_UNAVAILABLE', 'The database is unavailable: %s', 503),
   InvalidWindow: createError('INVALID_WINDOW', '%s', 400),

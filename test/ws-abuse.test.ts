@@ -176,3 +176,30 @@ t.test(
     t.same(budget.take(1), { ok: false, retryAfterMs: 100 });
   },
 );
+
+t.test(
+  'one client holds at most WS_MAX_CONNECTIONS_PER_CLIENT sockets (429 beyond), counted apart from other clients behind the proxy',
+  async (t) => {
+    const app = await build(t, {
+      listen: true,
+      config: { WS_MAX_CONNECTIONS_PER_CLIENT: 2, TRUST_PROXY: '127.0.0.1' },
+    });
+    const as = (client: string) => WsClient.open(wsUrl(app), { headers: { 'x-forwarded-for': client } });
+    const open = [await as('203.0.113.7'), await as('203.0.113.7')];
+    t.after(() => Promise.all(open.map((c) => c.close())));
+    await t.rejects(as('203.0.113.7'), /unexpected response 429/, 'a third from the same client');
+    const other = await as('198.51.100.20');
+    open.push(other);
+    t.pass('another client behind the same proxy still gets one');
+    await open.shift()!.close();
+    await waitFor(
+      () =>
+        as('203.0.113.7').then(
+          (client) => open.push(client) > 0,
+          () => false,
+        ),
+      { what: 'the freed place to be taken again' },
+    );
+    t.pass('a closed socket frees its place');
+  },
+);

@@ -124,6 +124,10 @@ export const websocketPathItem: OpenAPIV3_1.PathItemObject = {
           'Switching protocols. Client frames: subscribe-job, unsubscribe-job, ping; server frames: subscribed, JobEvent, error, pong, unsubscribed (schemas in the AsyncAPI document).',
       },
       '403': { description: 'Origin not allowed' },
+      '429': {
+        description:
+          'TOO_MANY_CONNECTIONS: this client already holds WS_MAX_CONNECTIONS_PER_CLIENT open WebSockets; close one (Retry-After)',
+      },
       '503': { description: 'Too many open WebSockets (WS_MAX_CONNECTIONS); try again later' },
       '404': { description: 'Not a WebSocket upgrade request' },
     },

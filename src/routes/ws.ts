@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Errors } from '../errors.js';
 import { canonicalJobId } from '../schemas/jobs.js';
 import '../schemas/formats.js';
 import {
@@ -25,6 +26,8 @@ const checkers = {
  */
 const wsRoutes: FastifyPluginAsync = async (app) => {
   const hub = app.wsHub;
+  /** Open sockets (and upgrades under way) per client address: one client cannot take every slot. */
+  const perClient = new Map<string, number>();
 
   const onMessage = async (conn: Connection, data: Buffer, isBinary: boolean) => {
     let message: unknown;
@@ -66,6 +69,22 @@ const wsRoutes: FastifyPluginAsync = async (app) => {
         tags: ['websocket'],
         summary: 'Live job updates over WebSocket (upgrade required)',
         description: websocketProtocolDoc,
+      },
+      // Counted before the upgrade, released when the TCP connection closes: an upgrade that fails
+      // (403, 503) releases its place as an open socket that closes does.
+      onRequest: async (request, reply) => {
+        const client = request.ip;
+        const open = perClient.get(client) ?? 0;
+        if (open >= app.config.WS_MAX_CONNECTIONS_PER_CLIENT) {
+          reply.header('retry-after', '5');
+          throw new Errors.TooManyConnections(app.config.WS_MAX_CONNECTIONS_PER_CLIENT);
+        }
+        perClient.set(client, open + 1);
+        request.raw.socket.once('close', () => {
+          const left = (perClient.get(client) ?? 1) - 1;
+          if (left > 0) perClient.set(client, left);
+          else perClient.delete(client);
+        });
       },
     },
     (socket, request) => {
