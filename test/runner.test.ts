@@ -188,6 +188,22 @@ t.test('a CLI that lingers after its result event is ended, and its answer count
   t.pass('the CLI was ended');
 });
 
+t.test(
+  'a CLI slow to exit after a failed result event is waited for: its exit code decides (an API rejection is not retried)',
+  async (t) => {
+    const fake = fakeGemini(t, 'linger-error');
+    const app = await build(t, {
+      config: { ...fake.config, GEMINI_KILL_GRACE_MS: 200, GEMINI_MAX_ATTEMPTS: 2 },
+      env: fake.env,
+    });
+    const { status, spec } = await run(app);
+    t.match(status.error, { code: 'GEMINI_API_REJECTED', retryable: false });
+    t.match(status.error.message, /API key not valid/);
+    t.equal(spec.attempts, 1);
+    t.equal(fake.calls().length, 1, 'not retried');
+  },
+);
+
 t.test('a CLI that writes nothing fails as empty output', async (t) => {
   const fake = fakeGemini(t, 'empty');
   const app = await build(t, { config: { ...fake.config, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });

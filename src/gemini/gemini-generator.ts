@@ -87,9 +87,10 @@ export function createGeminiGenerator(config: Config, sourceEnv: NodeJS.ProcessE
           for (const line of lines.push(chunk)) handle(line);
           if (state.text.length > config.GENERATOR_OUTPUT_LIMIT || lines.pendingLength > config.GENERATOR_OUTPUT_LIMIT)
             return 'output-limit';
-          // The result event is the CLI's last word: one that lingers after it (an open handle, a flush that
-          // hangs) is ended after GEMINI_KILL_GRACE_MS instead of stalling, and its answer counts.
-          if (state.result) return 'finished';
+          // A successful result event is the CLI's last word: one that lingers after it (an open handle, a flush
+          // that hangs) is ended after GEMINI_KILL_GRACE_MS instead of stalling, and its answer counts. After a
+          // failed one its exit code tells what failed (an API rejection is not retried): it is waited for.
+          if (state.result?.status === 'success') return 'finished';
         },
       });
       for (const line of lines.flush()) handle(line);
