@@ -31,7 +31,7 @@ const DENSE = 0.5;
  * Characters of the spec a word search looks for its snippet in (then the idea): a hit found
  * by stem cannot be looked up in SQL, and a spec can be 1,000,000 characters long.
  */
-export const SPEC_SCAN_CHARS = 20_000;
+const SPEC_SCAN_CHARS = 20_000;
 
 export interface SummaryRow {
   id: number;
