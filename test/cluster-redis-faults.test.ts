@@ -7,7 +7,18 @@ import { join } from 'node:path';
 import t from 'tap';
 import { sleep } from '../src/time.js';
 import { Redis } from 'ioredis';
-import { Cluster, follow, oneTo, seqs, storedWhenEnded, submit, textOf } from './fixtures/cluster.js';
+import {
+  Cluster,
+  follow,
+  oneTo,
+  seqs,
+  storedWhenEnded,
+  submit,
+  textOf,
+  type ClusterOptions,
+  type Follower,
+} from './fixtures/cluster.js';
+import type { ServerProcess } from './fixtures/server-process.js';
 import { redisMissing } from './fixtures/redis-server.js';
 import { SseReader } from './sse-client.js';
 import { waitFor } from './helper.js';
@@ -21,25 +32,38 @@ function admin(t: { after(fn: () => unknown): void }, url: string): Redis {
   return client;
 }
 
+/** Waits until a follower has had three deltas: the job is streaming. */
+const streaming = (follower: Follower) =>
+  waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
+    timeoutMs: 30_000,
+    what: 'three deltas on B',
+  });
+
+/** Two instances; a job submitted on A, followed from its start on B, and streaming there. */
+async function jobStreamingOnB(
+  t: Parameters<typeof Cluster.start>[0],
+  idea: string,
+  options: Omit<ClusterOptions, 'instances'>,
+) {
+  const cluster = await Cluster.start(t, { instances: 2, ...options });
+  const [a, b] = cluster.instances.map((i) => i.server) as [ServerProcess, ServerProcess];
+  const { jobId, id } = await submit(a, idea);
+  const follower = await follow(t, b, jobId, 0);
+  await streaming(follower);
+  return { cluster, a, b, jobId, id, follower };
+}
+
 t.test(
   'Redis out of memory for a moment mid-stream: the events refused meanwhile land once it takes writes again, and a follower on another instance gets every one and the end',
   { skip: redisMissing },
   async (t) => {
     // A lock far longer than the blip: the job stays where it runs, only its appends are refused.
-    const cluster = await Cluster.start(t, {
-      instances: 2,
+    const { cluster, b, jobId, id, follower } = await jobStreamingOnB(t, 'A rota for the allotment water butts', {
       chunks: 24,
       delayMs: 100,
       env: { JOB_LOCK_DURATION_MS: '10000', JOB_STALLED_INTERVAL_MS: '5000' },
     });
-    const [a, b] = cluster.instances.map((i) => i.server);
     const redis = admin(t, cluster.redis.url);
-    const { jobId, id } = await submit(a!, 'A rota for the allotment water butts');
-    const follower = await follow(t, b!, jobId, 0);
-    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
-      timeoutMs: 30_000,
-      what: 'three deltas on B',
-    });
 
     await redis.config('SET', 'maxmemory-policy', 'noeviction');
     await redis.config('SET', 'maxmemory', '1');
@@ -97,20 +121,18 @@ t.test(
   'a WebSocket subscribes to a running job while Redis does not answer: answered from the stored row, then followed live once Redis answers again, to the end',
   { skip: redisMissing },
   async (t) => {
-    const cluster = await Cluster.start(t, {
-      instances: 2,
+    const {
+      cluster,
+      b,
+      jobId,
+      id,
+      follower: first,
+    } = await jobStreamingOnB(t, 'A lost-property board for the leisure centre', {
       chunks: 30,
       delayMs: 100,
       env: { JOB_LOCK_DURATION_MS: '10000', JOB_STALLED_INTERVAL_MS: '5000' },
     });
-    const [a, b] = cluster.instances.map((i) => i.server);
     const redis = admin(t, cluster.redis.url);
-    const { jobId, id } = await submit(a!, 'A lost-property board for the leisure centre');
-    const first = await follow(t, b!, jobId, 0);
-    await waitFor(() => first.events().filter((e) => e.delta).length >= 3, {
-      timeoutMs: 30_000,
-      what: 'three deltas on B',
-    });
 
     // Every client of Redis waits for 3 s: longer than B waits for the event log before it answers from the row.
     await redis.call('CLIENT', 'PAUSE', '3000', 'ALL');
@@ -154,10 +176,7 @@ t.test(
     for (const idea of ideas) accepted.push(await submit(a!, idea));
     await Promise.all(ideas.slice(0, 2).map((idea) => cluster.runOf(idea)));
     const follower = await follow(t, b!, accepted[0]!.jobId, 0);
-    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
-      timeoutMs: 30_000,
-      what: 'three deltas on B',
-    });
+    await streaming(follower);
 
     await redis.flushall();
 
@@ -174,15 +193,11 @@ t.test(
   "a running job's state key vanishes from Redis (evicted, deleted by hand): its next events still land, and a follower on another instance gets them and the end",
   { skip: redisMissing },
   async (t) => {
-    const cluster = await Cluster.start(t, { instances: 2, chunks: 20, delayMs: 100 });
-    const [a, b] = cluster.instances.map((i) => i.server);
-    const redis = admin(t, cluster.redis.url);
-    const { jobId, id } = await submit(a!, 'A key cupboard for the community hall');
-    const follower = await follow(t, b!, jobId, 0);
-    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
-      timeoutMs: 30_000,
-      what: 'three deltas on B',
+    const { cluster, b, jobId, id, follower } = await jobStreamingOnB(t, 'A key cupboard for the community hall', {
+      chunks: 20,
+      delayMs: 100,
     });
+    const redis = admin(t, cluster.redis.url);
 
     t.equal(await redis.del(`idea2spec:job:{${jobId}}:state`), 1, "the job's state key is gone");
 
@@ -199,20 +214,12 @@ t.test(
   'an SSE stream opened on a running job while Redis does not answer: a stream, not a 500, which follows the job to its end once Redis answers again',
   { skip: redisMissing },
   async (t) => {
-    const cluster = await Cluster.start(t, {
-      instances: 2,
+    const { cluster, b, jobId, id } = await jobStreamingOnB(t, 'A bike-repair rota for the cycle café', {
       chunks: 30,
       delayMs: 100,
       env: { JOB_LOCK_DURATION_MS: '10000', JOB_STALLED_INTERVAL_MS: '5000' },
     });
-    const [a, b] = cluster.instances.map((i) => i.server);
     const redis = admin(t, cluster.redis.url);
-    const { jobId, id } = await submit(a!, 'A bike-repair rota for the cycle café');
-    const follower = await follow(t, b!, jobId, 0);
-    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
-      timeoutMs: 30_000,
-      what: 'three deltas on B',
-    });
 
     await redis.call('CLIENT', 'PAUSE', '3000', 'ALL');
     const stream = await SseReader.open(`${b!.url}/api/v1/job/${jobId}/events?afterSeq=0`);
@@ -235,14 +242,11 @@ t.test(
   'Redis restarted from an older copy of its data: a job that completed meanwhile is not "processing" again for its followers (WebSocket and SSE get its end)',
   { skip: redisMissing },
   async (t) => {
-    const cluster = await Cluster.start(t, { instances: 2, chunks: 12, delayMs: 100, redis: { persist: true } });
-    const [a, b] = cluster.instances.map((i) => i.server);
-    const { jobId, id } = await submit(a!, 'A tool-sharpening day for the allotment society');
-    const follower = await follow(t, b!, jobId, 0);
-    await waitFor(() => follower.events().filter((e) => e.delta).length >= 3, {
-      timeoutMs: 30_000,
-      what: 'three deltas on B',
-    });
+    const { cluster, a, b, jobId, id, follower } = await jobStreamingOnB(
+      t,
+      'A tool-sharpening day for the allotment society',
+      { chunks: 12, delayMs: 100, redis: { persist: true } },
+    );
     // The copy an operator restores later: taken while the job runs (append-only file, synced on every write).
     const copy = mkdtempSync(join(tmpdir(), 'idea2spec-redis-copy-'));
     t.after(() => rmSync(copy, { recursive: true, force: true }));
