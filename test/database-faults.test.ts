@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from '@libsql/client';
+import { createClient, type Client } from '@libsql/client';
 import t, { type Test } from 'tap';
 import { isTerminal } from '../src/jobs/transitions.js';
 import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
@@ -80,18 +80,29 @@ t.test('a full disk: 503, then recovery once there is room', async (t) => {
   await assertRecovered(t, app);
 });
 
+/**
+ * PRAGMA query_only on every connection of the client. It reaches only the connection that runs it,
+ * and @libsql/client keeps a pool of up to 20 (its default concurrency): set through one, a write
+ * through another landed. Twenty open transactions hold all of them at once.
+ */
+async function queryOnly(client: Client, on: boolean): Promise<void> {
+  const transactions = await Promise.all(Array.from({ length: 20 }, () => client.transaction('read')));
+  for (const tx of transactions) await tx.execute(`PRAGMA query_only = ${on ? 'ON' : 'OFF'}`);
+  for (const tx of transactions) tx.close();
+}
+
 t.test('a job that finishes while the database is read-only is written once it is writable again', async (t) => {
   const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '300' });
   const dbFile = join(tempDir(t), 'late-write.db');
   const app = await build(t, { dbFile, config: fake.config, env: fake.env });
   const accepted = (await submit(app, IDEA)).json();
   await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
-  await app.dbClient.execute('PRAGMA query_only = ON');
+  await queryOnly(app.dbClient, true);
   await waitFor(async () => isTerminal((await app.jobs.snapshot(accepted.jobId))?.status ?? 'queued'), {
     what: 'the job to end in memory',
   });
   t.equal((await app.ideas.findById(accepted.id))!.status, 'processing', 'the row could not be written yet');
-  await app.dbClient.execute('PRAGMA query_only = OFF');
+  await queryOnly(app.dbClient, false);
   const row = await waitFor(
     async () => {
       const r = await app.ideas.findById(accepted.id);
