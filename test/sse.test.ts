@@ -9,6 +9,28 @@ import { SseReader } from './sse-client.js';
 const CHUNKS = Array.from({ length: 12 }, (_, i) => `Line ${i + 1} of the spec.\n`);
 const KEY = 'sse-test-key-0123456789';
 
+/**
+ * A service whose fake CLI writes `chars` characters of Chinese from a file, `chunkChars` at a time
+ * (more env for the fake in `extra`), with the output cap at the text's length.
+ */
+async function longChineseSpec(t: Parameters<typeof build>[0], chars: number, chunkChars: number, extra = {}) {
+  const sentence = '系统必须让宠物主人在一分钟内完成注册并立即开始寻找附近的遛狗伙伴。\n';
+  const text = sentence.repeat(Math.ceil(chars / sentence.length)).slice(0, chars);
+  const file = join(tempDir(t), 'spec.md');
+  writeFileSync(file, text);
+  const fake = fakeGemini(t, 'text-file', {
+    GEMINI_FAKE_TEXT_FILE: file,
+    GEMINI_FAKE_CHUNK_CHARS: String(chunkChars),
+    ...extra,
+  });
+  const app = await build(t, {
+    config: { ...fake.config, GENERATOR_OUTPUT_LIMIT: chars },
+    env: fake.env,
+    listen: true,
+  });
+  return { app, text };
+}
+
 async function slowServer(t: Parameters<typeof build>[0], config = {}) {
   const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_DELAY_MS: '40', GEMINI_FAKE_CHUNKS: JSON.stringify(CHUNKS) });
   return build(t, { config: { ...fake.config, SSE_HEARTBEAT_MS: 50, ...config }, env: fake.env, listen: true });
@@ -137,17 +159,7 @@ t.test(
   'a client that does not read holds one event in the server, not the whole stream; when it reads, it gets every event',
   async (t) => {
     // 2,000 events of 1,500 Chinese characters: about 9 MB of stream, far more than the sockets' buffers take.
-    const chars = 3_000_000;
-    const sentence = '系统必须让宠物主人在一分钟内完成注册并立即开始寻找附近的遛狗伙伴。\n';
-    const text = sentence.repeat(Math.ceil(chars / sentence.length)).slice(0, chars);
-    const file = join(tempDir(t), 'spec.md');
-    writeFileSync(file, text);
-    const fake = fakeGemini(t, 'text-file', { GEMINI_FAKE_TEXT_FILE: file, GEMINI_FAKE_CHUNK_CHARS: '1500' });
-    const app = await build(t, {
-      config: { ...fake.config, GENERATOR_OUTPUT_LIMIT: chars },
-      env: fake.env,
-      listen: true,
-    });
+    const { app, text } = await longChineseSpec(t, 3_000_000, 1500);
     const { jobId } = (await submit(app, { idea: '一个帮助宠物主人寻找遛狗伙伴的手机应用' })).json();
     const job = await waitForJob(app, jobId, 60_000);
     t.equal(job.status, 'completed');
@@ -191,23 +203,8 @@ t.test(
   async (t) => {
     // 4,900 events of 1,000 Chinese characters (about 15 MB), written as fast as the fake can: more than the
     // sockets' buffers take, plus 1,000. Fewer than the 5,000 events a job keeps, so the resumed stream has them all.
-    const chars = 4_900_000;
-    const sentence = '系统必须让宠物主人在一分钟内完成注册并立即开始寻找附近的遛狗伙伴。\n';
-    const text = sentence.repeat(Math.ceil(chars / sentence.length)).slice(0, chars);
-    const dir = tempDir(t);
-    const file = join(dir, 'spec.md');
-    const gate = join(dir, 'gate');
-    writeFileSync(file, text);
-    const fake = fakeGemini(t, 'text-file', {
-      GEMINI_FAKE_TEXT_FILE: file,
-      GEMINI_FAKE_CHUNK_CHARS: '1000',
-      GEMINI_FAKE_GATE: gate,
-    });
-    const app = await build(t, {
-      config: { ...fake.config, GENERATOR_OUTPUT_LIMIT: chars },
-      env: fake.env,
-      listen: true,
-    });
+    const gate = join(tempDir(t), 'gate');
+    const { app, text } = await longChineseSpec(t, 4_900_000, 1000, { GEMINI_FAKE_GATE: gate });
     const { jobId } = (await submit(app, { idea: 'An app that finds dog walking partners nearby' })).json();
     const url = `${baseUrl(app)}/api/v1/job/${jobId}/events`;
     const request = http.get(url);
