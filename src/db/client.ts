@@ -7,13 +7,20 @@ import { migrate } from 'drizzle-orm/libsql/migrator';
 import { newInstanceId } from '../instance-id.js';
 import { migrationsFolder } from '../paths.js';
 import { sleep } from '../time.js';
-import { installConnectionSetup } from './connection-setup.js';
+import { installConnectionSetup, isLockError } from './connection-setup.js';
 import { createLeases, withLease, type Leases } from './lease.js';
 import * as schema from './schema.js';
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
 
-/** How long a statement waits for another connection's (or process's) write lock on an embedded file before SQLITE_BUSY. */
+/**
+ * How long one statement waits inside SQLite for another process's write lock. libsql waits inside
+ * the call, and the event loop with it: kept short, so that a lock held for seconds elsewhere (another
+ * instance on a shared file, an operator's sqlite3 shell, a backup) never freezes this server.
+ */
+export const LOCK_WAIT_SLICE_MS = 100;
+
+/** How long a database call keeps trying, a slice at a time with the event loop served between, before SQLITE_BUSY reaches its caller. */
 export const BUSY_TIMEOUT_MS = 5000;
 
 /**
@@ -33,10 +40,9 @@ export function databaseFilePath(url: string): string | undefined {
 }
 
 /**
- * Several processes opening a new file at once: switching it to WAL needs an exclusive lock, and SQLite
- * refuses it at once (SQLITE_BUSY, without waiting the busy timeout) when another process is doing the same
- * (seen here: one instance of two started together exited with 'database is locked'). Tried again until
- * BUSY_TIMEOUT_MS has passed.
+ * Calls the statement again while it fails with SQLITE_BUSY or SQLITE_LOCKED, until BUSY_TIMEOUT_MS
+ * has passed. Safe to repeat: a statement or batch refused a lock has changed nothing, and the
+ * connection it ran on is closed, which rolls back whatever it had begun (connection-setup.ts).
  */
 async function busyRetried<T>(statement: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + BUSY_TIMEOUT_MS;
@@ -44,10 +50,36 @@ async function busyRetried<T>(statement: () => Promise<T>): Promise<T> {
     try {
       return await statement();
     } catch (err) {
-      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      if (!isLockError(err) || Date.now() > deadline) throw err;
       await sleep(20 + Math.random() * 80);
     }
   }
+}
+
+/** The calls of a client that run statements: each is retried as a whole while the database is locked. */
+const STATEMENT_CALLS = new Set<PropertyKey>(['execute', 'batch', 'migrate', 'executeMultiple', 'transaction']);
+
+/**
+ * The client, with every statement call waiting for another process's lock in LOCK_WAIT_SLICE_MS
+ * slices (see busyRetried) instead of in one blocking wait. Everything else is the client's own.
+ */
+function lockPatient(client: Client): Client {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      let bound = wrapped.get(property);
+      if (bound === undefined) {
+        const call = value as (...args: unknown[]) => unknown;
+        bound = STATEMENT_CALLS.has(property)
+          ? (...args: unknown[]) => busyRetried(async () => call.apply(target, args))
+          : call.bind(target);
+        wrapped.set(property, bound);
+      }
+      return bound;
+    },
+  });
 }
 
 export interface OpenDatabaseOptions {
@@ -69,12 +101,15 @@ export async function openDatabase(
   if (path !== undefined) mkdirSync(dirname(path), { recursive: true });
   const local = isLocalUrl(url);
   if (local) installConnectionSetup();
-  const client = createClient({ url, authToken, timeout: BUSY_TIMEOUT_MS });
+  const settings = { url, authToken, timeout: LOCK_WAIT_SLICE_MS };
+  const client = local ? lockPatient(createClient(settings)) : createClient(settings);
   try {
     if (local) {
-      await busyRetried(() => client.execute('PRAGMA journal_mode = WAL'));
+      // Several processes opening a new file at once: switching it to WAL needs an exclusive lock, which
+      // SQLite refuses at once while another process does the same (retried like any locked statement).
+      await client.execute('PRAGMA journal_mode = WAL');
       // The connection that just switched a new file to WAL was set up before it was WAL; the others set themselves up.
-      await busyRetried(() => client.execute('PRAGMA synchronous = NORMAL'));
+      await client.execute('PRAGMA synchronous = NORMAL');
     }
     const db = drizzle(client, { schema });
     const leases = createLeases(client, options.holder ?? newInstanceId());

@@ -13,16 +13,74 @@ import { createRequire } from 'node:module';
  */
 const PER_CONNECTION_SQL = ['PRAGMA synchronous = NORMAL'];
 
+/**
+ * Errors after which SQLite leaves the statement active, to be stepped again: a statement that
+ * waited out the busy timeout behind another process's write lock. libsql never resets it (its
+ * bindings have no reset), so the connection keeps an implicit transaction open for as long as
+ * the statement object lives: every later write through that connection reports success but is
+ * never committed, and holds the write lock against every other connection and process (found
+ * with a lock held past the timeout by another process; other errors, such as a full disk, a
+ * read-only database or a constraint, end the statement and leave the connection clean).
+ */
+const STRANDING_ERROR = /^SQLITE_(BUSY|LOCKED)/;
+
+interface LibsqlStatement {
+  run(...args: unknown[]): unknown;
+  get(...args: unknown[]): unknown;
+  all(...args: unknown[]): unknown;
+}
+
 interface LibsqlConnection {
-  prepare(sql: string): { run(): unknown; get(): unknown };
+  open: boolean;
+  close(): void;
+  prepare(sql: string): LibsqlStatement;
   exec(sql: string): unknown;
+}
+
+/** Whether a database error is another connection's lock: SQLITE_BUSY or SQLITE_LOCKED, with any extended code. */
+export function isLockError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && STRANDING_ERROR.test(code);
 }
 
 let installed = false;
 
+/** The connection each statement was prepared on. */
+const connectionOf = new WeakMap<LibsqlStatement, LibsqlConnection>();
+
 /**
- * Hooks the first statement of every libsql connection in this process (the class the client's
- * pool instantiates) to run PER_CONNECTION_SQL first. Idempotent.
+ * Closes a connection whose statement failed with a stranding error. A closed connection is dropped
+ * by the client's pool (a new one is opened when needed), and closing it ends its open transaction
+ * (rolled back; the caller got the error). Closing twice is harmless.
+ */
+function dropIfStranded(connection: LibsqlConnection | undefined, err: unknown): void {
+  if (connection?.open !== true || !isLockError(err)) return;
+  try {
+    connection.close();
+  } catch {
+    // already unusable: the pool drops a connection that is not open
+  }
+}
+
+/** Wraps a statement (or connection) method so that a stranding error closes the connection. */
+function guarded<T extends object>(
+  method: (this: T, ...args: unknown[]) => unknown,
+  connectionFor: (self: T) => LibsqlConnection | undefined,
+) {
+  return function (this: T, ...args: unknown[]) {
+    try {
+      return method.apply(this, args);
+    } catch (err) {
+      dropIfStranded(connectionFor(this), err);
+      throw err;
+    }
+  };
+}
+
+/**
+ * Hooks every libsql connection in this process (the class the client's pool instantiates): its
+ * first statement runs PER_CONNECTION_SQL first, and a statement failing with a stranding error
+ * closes it (see STRANDING_ERROR). Idempotent.
  */
 export function installConnectionSetup(): void {
   if (installed) return;
@@ -40,12 +98,29 @@ export function installConnectionSetup(): void {
     if (mode?.journal_mode === 'wal') for (const sql of PER_CONNECTION_SQL) prepare.call(connection, sql).run();
     configured.add(connection);
   };
-  Database.prototype.prepare = function (this: LibsqlConnection, sql: string) {
-    setUp(this);
-    return prepare.call(this, sql);
+  let statementClass: LibsqlStatement | undefined;
+  const guardStatements = (statement: LibsqlStatement) => {
+    if (statementClass !== undefined) return;
+    statementClass = Object.getPrototypeOf(statement) as LibsqlStatement;
+    for (const name of ['run', 'get', 'all'] as const) {
+      statementClass[name] = guarded<LibsqlStatement>(statementClass[name], (self) => connectionOf.get(self));
+    }
   };
-  Database.prototype.exec = function (this: LibsqlConnection, sql: string) {
-    setUp(this);
-    return exec.call(this, sql);
-  };
+  Database.prototype.prepare = guarded(
+    function (this: LibsqlConnection, sql: unknown) {
+      setUp(this);
+      const statement = prepare.call(this, sql as string);
+      guardStatements(statement);
+      connectionOf.set(statement, this);
+      return statement;
+    },
+    (self) => self,
+  ) as LibsqlConnection['prepare'];
+  Database.prototype.exec = guarded(
+    function (this: LibsqlConnection, sql: unknown) {
+      setUp(this);
+      return exec.call(this, sql as string);
+    },
+    (self) => self,
+  ) as LibsqlConnection['exec'];
 }
