@@ -1,7 +1,9 @@
 import t from 'tap';
 import { RedisServer, redisMissing } from './fixtures/redis-server.js';
 import { build, fakeGemini, isAlive, submit, tempDir, waitFor, waitForJob, WsClient, wsUrl } from './helper.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 
 /**
  * Two instances in one process, sharing Redis and one database file: the seams in
@@ -140,5 +142,34 @@ t.test(
     t.equal(stored.attempts, 1, 'the interrupted attempt was not counted');
     t.equal(stored.generatedSpec, chunks.join(''), 'the spec is the whole answer of the run on B');
     t.equal(fake.calls().length, 2, 'the generator ran once on each instance');
+  },
+);
+
+t.test(
+  'Redis loses its data while this instance runs a job: the job is queued again once it is lost here, even though the recovery that noticed the loss passed it by',
+  { skip: redisMissing },
+  async (t) => {
+    const redis = await RedisServer.start(t);
+    const gate = join(tempDir(t), 'gate');
+    const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_GATE: gate });
+    const app = await build(t, {
+      env: fake.env,
+      config: { ...fake.config, REDIS_URL: redis.url, JOB_LOCK_DURATION_MS: 2000, JOB_STALLED_INTERVAL_MS: 1000 },
+    });
+    const { jobId } = (await submit(app, IDEA)).json();
+    await waitFor(() => fake.calls().length > 0, { what: 'the CLI to start' });
+
+    // Another instance noticed first: it put the data marker back at once (so this one never notices) and
+    // queued again the jobs it did not run. This instance's own recovery, had it noticed, passes its running job by.
+    const admin = new Redis(redis.url);
+    t.after(() => admin.disconnect());
+    await admin.multi().flushall().set('idea2spec:data-marker', 'another instance').exec();
+    await app.jobs.recover();
+    await waitFor(() => app.jobs.runningJobIds().length === 0, { what: 'the job to be lost here' });
+    writeFileSync(gate, '');
+
+    const end = await waitForJob(app, jobId, 30_000);
+    t.equal(end.status, 'completed', 'the job completed');
+    t.equal(fake.calls().length, 2, 'run again once, after it was lost');
   },
 );

@@ -195,6 +195,26 @@ for (const [name, create] of Object.entries(queues)) {
   });
 }
 
+for (const [name, create] of Object.entries(queues)) {
+  t.test(`${name} job queue: a job added with afterMs is in the queue at once but runs no sooner`, async (t) => {
+    const queue = create({ concurrency: 1, limit: 10 });
+    const started = new Map<string, number>();
+    queue.process(async (jobId) => {
+      started.set(jobId, performance.now());
+      return 'done';
+    });
+    const added = performance.now();
+    await queue.add('later', { afterMs: 300 });
+    await queue.add('later');
+    await queue.add('now');
+    await waitFor(() => started.size === 2, { what: 'both to run' });
+    t.ok(started.get('later')! - added >= 290, 'held back for afterMs');
+    t.ok(started.get('now')! < started.get('later')!, 'a job added after it without afterMs runs first');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    t.equal(started.size, 2, 'adding it again while held back did not queue it twice');
+  });
+}
+
 t.test(
   'redis event log: another instance follows a job live; a writer without the lock is refused',
   { skip: redisMissing },

@@ -60,6 +60,9 @@ export interface RegistryDeps {
 /** How long cancel and ?wait=true wait for the job's row to land before answering from memory (the write keeps trying). */
 const ROW_WAIT_MS = 3000;
 
+/** A job lost here while nobody else holds it is queued again after this (see queueIfOrphaned). */
+const LOST_REQUEUE_AFTER_MS = 1000;
+
 /** Sees every event of the jobs this process runs, with the job's times (metrics). */
 export type JobObserver = (event: JobEvent, job: JobTimes) => void;
 
@@ -485,6 +488,29 @@ export class JobRegistry {
     this.mirror.drop(job);
     void this.releases.get(job)?.then((release) => release(false));
     this.releases.delete(job);
+    void this.queueIfOrphaned(job.jobId);
+  }
+
+  /**
+   * A job lost here is normally held by the instance that took it over, and adding it is a no-op (the
+   * queue holds each id once). But the lock may have gone with Redis's data (FLUSHALL, a restart
+   * without persistence): then nobody holds it, and the recovery that noticed the loss passed it by
+   * while it still ran here. Queued again unless its row has ended; whoever takes it checks the row
+   * again. If Redis is away, the recovery on its return takes the job.
+   *
+   * Held back for LOST_REQUEUE_AFTER_MS: BullMQ's worker here lets go of the old run's lock (a few
+   * Redis round trips) after this; had it taken the job again meanwhile, letting go of the old run
+   * would drop the new run's lock renewal, and the new run would be lost in turn.
+   */
+  private async queueIfOrphaned(jobId: string): Promise<void> {
+    try {
+      const row = await this.deps.ideas.findByJobId(jobId);
+      if (!row || isTerminal(row.status)) return;
+      await this.deps.control.expect(jobId);
+      await this.deps.queue.add(jobId, { afterMs: LOST_REQUEUE_AFTER_MS });
+    } catch (err) {
+      this.deps.log.warn({ err, jobId }, 'could not queue a lost job again; the next recovery will');
+    }
   }
 
   /** A cancel request for a job held here, from whichever instance it came. */
@@ -511,7 +537,12 @@ export class JobRegistry {
     }
     if (!job) {
       const row = await ideas.findByJobId(jobId);
-      if (!row || isTerminal(row.status)) return 'done';
+      if (!row || isTerminal(row.status)) {
+        // Queued again after it ended (a recovery or a lost run that read its row just before the end landed):
+        // its end is announced again, for waiters whose in-flight mark that queuing set back.
+        if (queue.shared) await this.deps.control.ended(jobId);
+        return 'done';
+      }
       const logged = lease ? await events.snapshot(jobId).catch(() => undefined) : undefined;
       job = await this.track(row, Math.max(rowSeq(row), logged?.seq ?? 0), lease);
       if (lease) return this.runLeased(job, row);

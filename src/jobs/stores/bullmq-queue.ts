@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Errors } from '../../errors.js';
 import { settleWithin } from '../../time.js';
-import type { JobQueue, JobRunner, QueueCounts } from './queue.js';
+import type { AddOptions, JobQueue, JobRunner, QueueCounts } from './queue.js';
 
 export interface BullMqQueueOptions {
   url: string;
@@ -141,10 +141,11 @@ export class BullMqJobQueue implements JobQueue {
     return waiting < this.options.limit;
   }
 
-  async add(jobId: string): Promise<void> {
+  async add(jobId: string, { afterMs = 0 }: AddOptions = {}): Promise<void> {
+    const delay = afterMs > 0 ? { delay: afterMs } : {};
     await within(
       this.options.timeoutMs,
-      this.queue.add('generate', {}, { jobId, removeOnComplete: true, removeOnFail: true }),
+      this.queue.add('generate', {}, { jobId, removeOnComplete: true, removeOnFail: true, ...delay }),
     );
   }
 

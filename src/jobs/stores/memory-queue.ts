@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import type { JobQueue, JobRunner, QueueCounts } from './queue.js';
+import type { AddOptions, JobQueue, JobRunner, QueueCounts } from './queue.js';
 
 export interface MemoryQueueOptions {
   concurrency: number;
@@ -26,16 +26,19 @@ export class MemoryJobQueue implements JobQueue {
     return !(this.queue.pending >= this.options.concurrency && this.queue.size >= this.options.limit);
   }
 
-  async add(jobId: string): Promise<void> {
+  async add(jobId: string, { afterMs = 0 }: AddOptions = {}): Promise<void> {
     const run = this.run;
     if (!run) throw new Error('The job queue has no runner yet');
     if (this.queued.has(jobId)) return;
     this.queued.add(jobId);
     // A job's failure is its runner's business (it ends the job visibly); the queue only moves on.
-    void this.queue
-      .add(() => run(jobId))
-      .catch(() => undefined)
-      .finally(() => this.queued.delete(jobId));
+    const enqueue = () =>
+      void this.queue
+        .add(() => run(jobId))
+        .catch(() => undefined)
+        .finally(() => this.queued.delete(jobId));
+    if (afterMs > 0) setTimeout(enqueue, afterMs).unref();
+    else enqueue();
   }
 
   /** A job waiting here is held by this process, so a cancel reaches it directly: nothing to take out. */

@@ -26,6 +26,11 @@ export interface JobLease {
  */
 export type RunOutcome = 'done' | 'handed-back' | 'lost';
 
+export interface AddOptions {
+  /** Held this long before a runner may take it (it is in the queue at once: adding it again does nothing). */
+  afterMs?: number;
+}
+
 export type JobRunner = (jobId: string, lease?: JobLease) => Promise<RunOutcome>;
 
 /**
@@ -44,8 +49,9 @@ export interface JobQueue {
   /**
    * Queues a job: one just accepted, or one a previous process left unfinished
    * (start-up recovery). Adding a job id the queue already holds does nothing.
+   * With `afterMs`, the job is held that long before a runner may take it.
    */
-  add(jobId: string): Promise<void>;
+  add(jobId: string, options?: AddOptions): Promise<void>;
   /** Takes a job that no runner holds yet out of the queue; false when it was not waiting. */
   remove(jobId: string): Promise<boolean>;
   counts(): QueueCounts;
