@@ -30,6 +30,7 @@ import specRoutes from './routes/spec.js';
 import statusPageRoutes from './routes/status-page.js';
 import webAppRoutes from './routes/web-app.js';
 import wsRoutes from './routes/ws.js';
+import { validatorCompiler } from './http/validator-compiler.js';
 
 export interface BuildAppOptions {
   config: Config;
@@ -62,8 +63,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     connectionTimeout: 0,
     keepAliveTimeout: 72_000,
     frameworkErrors: frameworkErrorHandler,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
 
   // Plugins, in dependency order: each one declares what it needs.
   await app.register(configPlugin, { config });

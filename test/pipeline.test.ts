@@ -364,6 +364,57 @@ t.test('a job id as a URN (urn:uuid:…) is a 400 on every job route, as over th
   });
 });
 
+t.test(
+  'a known path asked with another method is a 405 naming the methods it takes; an unknown one a 404',
+  async (t) => {
+    const app = await build(t);
+    const cases: Array<[string, string, string]> = [
+      ['PUT', '/api/spec/1', 'GET, HEAD'],
+      ['PATCH', '/api/history/1', 'DELETE'],
+      ['DELETE', '/api/generate', 'POST'],
+      ['GET', '/api/v1/generate', 'POST'],
+      ['PUT', `/api/v1/job/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/status`, 'GET, HEAD'],
+    ];
+    for (const [method, url, allow] of cases) {
+      const res = await app.inject({ method: method as 'PUT', url });
+      t.equal(res.statusCode, 405, `${method} ${url}`);
+      t.equal(res.headers.allow, allow, `${method} ${url}: Allow`);
+      t.match(res.json(), {
+        statusCode: 405,
+        code: 'METHOD_NOT_ALLOWED',
+        error: 'Method Not Allowed',
+        requestId: String,
+      });
+    }
+    const unknown = await app.inject({ method: 'PUT', url: '/api/nothing/here' });
+    t.equal(unknown.statusCode, 404);
+    t.equal(unknown.json().code, 'ROUTE_NOT_FOUND');
+    t.equal(unknown.headers.allow, undefined);
+  },
+);
+
+t.test('a JSON value of the wrong type is refused as such, not coerced into a string', async (t) => {
+  const app = await build(t);
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ idea: null }, 'body/idea must be string'],
+    [{ idea: 1234567890123 }, 'body/idea must be string'],
+    [{ idea: true }, 'body/idea must be string'],
+    [{ idea: [IDEA] }, 'body/idea must be string'],
+    [{ idea: IDEA, model: null }, 'body/model must be string'],
+    [{ idea: IDEA, webhookUrl: null }, 'body/webhookUrl must be string'],
+    [{ idea: IDEA, template: null }, 'body/template must be one of "standard", "lean", "technical"'],
+  ];
+  for (const [payload, message] of cases) {
+    const res = await submit(app, payload);
+    t.equal(res.statusCode, 400, JSON.stringify(payload));
+    t.equal(res.json().message, message, JSON.stringify(payload));
+  }
+  const history = await app.inject({ url: '/api/history' });
+  t.equal(history.json().data.length, 0, 'none of them was stored');
+  const waited = await app.inject({ method: 'POST', url: '/api/generate?wait=true', payload: { idea: IDEA } });
+  t.equal(waited.json().status, 'completed', 'a query string is still read as its types ("true" is true)');
+});
+
 t.test('a value outside a fixed set names the allowed values in one message', async (t) => {
   const app = await build(t);
   const res = await submit(app, { idea: IDEA, template: 'evil' });

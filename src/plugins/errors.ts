@@ -36,7 +36,38 @@ export default fp(
       void reply.status(body.statusCode).send(body);
     });
 
+    // Which methods each route path takes: a known path asked with another method is a 405 naming them.
+    const routes: Array<{ path: RegExp; methods: Set<string> }> = [];
+    const byUrl = new Map<string, Set<string>>();
+    app.addHook('onRoute', (route) => {
+      // Catch-alls (the web app's pages, CORS preflights) would claim every path.
+      if (route.url.includes('*')) return;
+      let methods = byUrl.get(route.url);
+      if (!methods) {
+        methods = new Set();
+        byUrl.set(route.url, methods);
+        routes.push({ path: routePattern(route.url), methods });
+      }
+      for (const method of [route.method].flat()) methods.add(method);
+    });
+
     app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0]!;
+      const allowed = [...new Set(routes.filter((r) => r.path.test(path)).flatMap((r) => [...r.methods]))].sort();
+      // A route that takes this method and found nothing (an asset that is not there) is a 404.
+      if (allowed.length > 0 && !allowed.includes(request.method)) {
+        void reply
+          .status(405)
+          .header('allow', allowed.join(', '))
+          .send({
+            statusCode: 405,
+            code: 'METHOD_NOT_ALLOWED',
+            error: STATUS_CODES[405]!,
+            message: `${path} does not take ${request.method}; it takes ${allowed.join(', ')}`,
+            requestId: request.id,
+          } satisfies ErrorResponse);
+        return;
+      }
       void reply.status(404).send({
         statusCode: 404,
         code: 'ROUTE_NOT_FOUND',
@@ -48,6 +79,15 @@ export default fp(
   },
   { name: 'errors' },
 );
+
+/** A route's path as a pattern of request paths: each `:param` one segment. */
+function routePattern(url: string): RegExp {
+  const source = url
+    .split(/(:[A-Za-z0-9_]+)/)
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`);
+}
 
 /**
  * For Fastify's `frameworkErrors` option: errors raised before routing (a URL with
@@ -81,7 +121,8 @@ type ValidationIssue = NonNullable<FastifyError['validation']>[number];
 /**
  * Ajv reports a value outside a union of constants (an enum written as
  * literals) as "must be equal to constant" once per member, then "must match a
- * schema in anyOf": one line per field naming the allowed values says it better.
+ * schema in anyOf" (and "must be string" too, for a value of another type): one
+ * line per field naming the allowed values says it better.
  * Fields with any other kind of error keep Ajv's own messages.
  */
 function validationDetails(validation: ValidationIssue[], context: string): Array<{ path: string; message: string }> {
@@ -96,7 +137,8 @@ function validationDetails(validation: ValidationIssue[], context: string): Arra
           ? (v.params.allowedValues as unknown[])
           : undefined;
     if (values) allowed.set(pathOf(v), [...(allowed.get(pathOf(v)) ?? []), ...values]);
-    else if (v.keyword !== 'anyOf') other.add(pathOf(v));
+    // A value of the wrong type (null for a name) fails each member on its type first: the same answer.
+    else if (v.keyword !== 'anyOf' && v.keyword !== 'type') other.add(pathOf(v));
   }
   const named = new Set<string>();
   const details: Array<{ path: string; message: string }> = [];
