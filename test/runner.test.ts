@@ -146,6 +146,36 @@ t.test('a NUL or a lone surrogate in the generated text becomes U+FFFD, live and
   t.equal(streamed, expected, 'the streamed deltas add up to the stored spec');
 });
 
+t.test('terminal control sequences in the generated text are neutralised, live and stored alike', async (t) => {
+  // A model's answer is untrusted: printed by `curl` or `cat`, ESC sequences would clear the screen,
+  // retitle the window or write the clipboard (OSC 52). Tabs, line feeds and carriage returns stay.
+  const chunks = [
+    '# Spec\r\n\tintro\u001b[2J\u001b[1;1H',
+    'title\u001b]0;pwned\u0007 clip\u001b]52;c;ZWNobyBwd25lZA==\u0007',
+    ' csi\u009b31m del\u007f bs\u0008 vt\u000b end\n',
+  ];
+  const fake = fakeGemini(t, 'ok', { GEMINI_FAKE_CHUNKS: JSON.stringify(chunks) });
+  const app = await build(t, { config: fake.config, env: fake.env, listen: true });
+  const { accepted, status, spec } = await run(app);
+  const expected = chunks.join('').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '\uFFFD');
+  t.notMatch(expected, /[\u001b\u0007\u009b]/, 'the expectation itself holds no ESC, BEL or CSI');
+  t.match(expected, /^# Spec\r\n\tintro\uFFFD\[2J/, 'tab, CR and LF kept');
+  t.equal(spec.status, 'completed');
+  t.equal(spec.generatedSpec, expected, 'the stored spec');
+  t.equal(spec.outputLength, chunks.join('').length, 'one character for one');
+  t.equal(status.text, expected, 'the live text');
+  t.equal((await app.inject({ url: `/api/download/${accepted.id}` })).body, expected, 'the download');
+  const ws = await WsClient.open(wsUrl(app));
+  t.after(() => ws.close());
+  ws.send({ type: 'subscribe-job', jobId: accepted.jobId, afterSeq: 0 });
+  await ws.waitForEnd(accepted.jobId);
+  const streamed = ws
+    .events(accepted.jobId)
+    .map((e) => e.delta ?? '')
+    .join('');
+  t.equal(streamed, expected, 'the streamed deltas');
+});
+
 t.test('fields of the wrong JSON type in known events are ignored, not read as text', async (t) => {
   const fake = fakeGemini(t, 'wrong-types');
   const app = await build(t, { config: { ...fake.config, GEMINI_MAX_ATTEMPTS: 1 }, env: fake.env });
