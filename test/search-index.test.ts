@@ -205,6 +205,9 @@ t.test(
     for (const term of ['glazes', '釉料配方', '釉料', '釉'])
       t.same(await searchIds(app, term), [], `its partial spec is not: ${term}`);
 
+    // The running row is an unfinished job, which start-up recovery runs again: it ends first, so that
+    // the final spec below is the row's last write (under load its end came after it, and replaced it).
+    await waitForJob(app, (await app.ideas.findById(3))!.jobId);
     await app.ideas.update(3, { generatedSpec: '## Overview\nKiln slots and 窯燒 schedules', status: 'completed' });
     for (const term of ['schedules', '窯燒', '窯', 'kiln 窯燒'])
       t.same(await searchIds(app, term), [3], `the final spec is: ${term}`);
