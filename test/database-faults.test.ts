@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type Client } from '@libsql/client';
 import t, { type Test } from 'tap';
 import { isTerminal } from '../src/jobs/transitions.js';
+import { assertDown, assertHealthy, assertUnavailable, storedWhenDone } from './fixtures/database-faults.js';
 import { build, fakeGemini, fixture, submit, tempDir, waitFor, waitForJob } from './helper.js';
 
 // The database misbehaves under a running service: every fault is a clear 503
@@ -24,17 +25,6 @@ async function setup(t: Test) {
   const first = (await submit(app, IDEA)).json();
   await waitForJob(app, first.jobId);
   return { app, dbFile, first };
-}
-
-function assertUnavailable(t: Test, res: { statusCode: number; json(): any }, what: string) {
-  t.equal(res.statusCode, 503, what);
-  const body = res.json();
-  t.match(
-    body,
-    { statusCode: 503, code: 'DATABASE_UNAVAILABLE', error: 'Service Unavailable', requestId: String },
-    what,
-  );
-  t.notMatch(body.message, /SQLITE|insert|ideas|Failed query/i, 'no internals leak');
 }
 
 async function assertRecovered(t: Test, app: Awaited<ReturnType<typeof build>>) {
@@ -200,42 +190,6 @@ t.test(
 
 // The fault outlasts any fixed budget of retries (the old one gave up after 2.5 s per write, 5 s for two chained writes).
 const OUTAGE_MS = 8000;
-
-async function assertDown(t: Test, app: Awaited<ReturnType<typeof build>>, cause: RegExp) {
-  const health = await waitFor(
-    async () => {
-      const res = await app.inject({ url: '/api/health' });
-      return res.statusCode === 503 ? res.json() : undefined;
-    },
-    { what: 'health to go DOWN', timeoutMs: 30_000 },
-  );
-  t.equal(health.status, 'DOWN');
-  t.match(health.services.database.error, cause, 'the database service says why');
-  t.ok(health.services.database.error.length < 400, 'in a few words: no SQL, no parameters');
-  const ready = await app.inject({ url: '/api/ready' });
-  t.equal(ready.statusCode, 503);
-  t.equal(ready.json().ready, false, 'not ready');
-}
-
-async function assertHealthy(t: Test, app: Awaited<ReturnType<typeof build>>) {
-  await waitFor(async () => (await app.inject({ url: '/api/ready' })).statusCode === 200, { what: 'ready again' });
-  t.equal((await app.inject({ url: '/api/health' })).json().status, 'OK', 'health is OK again');
-}
-
-async function storedWhenDone(app: Awaited<ReturnType<typeof build>>, id: number) {
-  try {
-    return await waitFor(
-      async () => {
-        const r = await app.ideas.findById(id);
-        return r?.status === 'completed' ? r : undefined;
-      },
-      { what: 'the job row to land', timeoutMs: 60_000 },
-    );
-  } catch (err) {
-    const failure = JSON.stringify(app.jobs.rowWriteFailure());
-    throw new Error(`${(err as Error).message}; the last write failure: ${failure}`, { cause: err });
-  }
-}
 
 /** Whether this machine lets the test make a real fault (mount a small tmpfs, chattr +i): root with the capability. */
 function allowed(make: (dir: string) => void, undo: (dir: string) => void): boolean {
