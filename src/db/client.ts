@@ -9,6 +9,7 @@ import { migrationsFolder } from '../paths.js';
 import { sleep } from '../time.js';
 import { installConnectionSetup, isLockError } from './connection-setup.js';
 import { createLeases, withLease, type Leases } from './lease.js';
+import { boundedFetch } from './remote-fetch.js';
 import * as schema from './schema.js';
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -94,8 +95,8 @@ export interface OpenDatabaseOptions {
 
 /**
  * Opens the database, tunes an embedded file for several connections and processes (WAL, a busy
- * timeout and synchronous = NORMAL on every connection), and applies pending migrations, once
- * across every instance starting at the same time.
+ * timeout and synchronous = NORMAL on every connection) or bounds every request to a libSQL server
+ * (remote-fetch.ts), and applies pending migrations, once across every instance starting at the same time.
  */
 export async function openDatabase(
   url: string,
@@ -108,7 +109,9 @@ export async function openDatabase(
   if (local) installConnectionSetup();
   const settings = { url, authToken, timeout: LOCK_WAIT_IN_SQLITE_MS };
   // Creating the client runs a first statement, which meets another process's lock like any other.
-  const client = local ? lockPatient(await busyRetried(async () => createClient(settings))) : createClient(settings);
+  const client = local
+    ? lockPatient(await busyRetried(async () => createClient(settings)))
+    : createClient({ ...settings, fetch: boundedFetch() });
   try {
     if (local) {
       // Several processes opening a new file at once: switching it to WAL needs an exclusive lock, which

@@ -136,7 +136,7 @@ export class HealthSampler {
         checkedAt: isoTime(Date.now()),
         latencyMs: null,
         migrationsApplied: this.latest.database.migrationsApplied,
-        error: message(err),
+        error: databaseErrorMessage(err),
       };
     }
   }

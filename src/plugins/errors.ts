@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { DatabaseUnreachable } from '../db/remote-fetch.js';
 import { Errors } from '../errors.js';
 import type { ErrorResponse } from '../schemas/common.js';
 
@@ -100,9 +101,13 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
     .send(toErrorBody(err, request.id));
 }
 
-/** Drizzle wraps the driver's error ("Failed query: …") and keeps the SQLite code in `cause`, so the whole chain is read. */
+/**
+ * Drizzle wraps the driver's error ("Failed query: …") and keeps the SQLite code in `cause`, and the
+ * libSQL client wraps a dead server's in a closed stream's, so the whole chain is read.
+ */
 function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof DatabaseUnreachable) return true;
     if (DATABASE_UNAVAILABLE.test(`${(e as { code?: unknown }).code ?? ''} ${e.message}`)) return true;
   }
   return false;
