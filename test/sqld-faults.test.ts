@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import t, { type Test } from 'tap';
@@ -134,6 +135,64 @@ t.test(
     assertUnavailable(t, await waiting, 'the submission whose connection the dying server dropped');
     await sqld.restart();
     await assertHealthy(t, app);
+    await assertRecovered(t, app);
+  },
+);
+
+/** A TCP relay to sqld that counts the HTTP requests sent through it: how many the service sent its way. */
+async function countingRelay(t: Test, port: number) {
+  let requests = 0;
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+    }
+    // A request's head goes out in one write: its request line is not split.
+    client.on('data', (chunk: Buffer) => (requests += chunk.toString('latin1').match(/^POST \//gm)?.length ?? 0));
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.close();
+    for (const socket of open) socket.destroy();
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get requests() {
+      return requests;
+    },
+  };
+}
+
+t.test(
+  'sqld frozen under load: once a request has gone unanswered, the others fail at once instead of queueing on it',
+  { skip: sqldMissing },
+  async (t) => {
+    const sqld = await SqldServer.start(t);
+    const relay = await countingRelay(t, sqld.port);
+    // No health samples meanwhile: every request to the server is one of the test's.
+    const app = await build(t, { config: { TURSO_DATABASE_URL: relay.url, HEALTH_SAMPLE_MS: 600_000 } });
+    const first = (await submit(app, IDEA)).json();
+    await waitForJob(app, first.jobId);
+
+    await sqld.pause();
+    assertUnavailable(t, await app.inject({ url: '/api/history' }), 'history, unanswered');
+    const before = relay.requests;
+    const answers = await Promise.all(Array.from({ length: 60 }, () => app.inject({ url: '/api/history' })));
+    t.same(new Set(answers.map((a) => a.json().code)), new Set(['DATABASE_UNAVAILABLE']), 'every one a 503');
+    t.ok(relay.requests - before <= 1, `one probe reached the frozen server (${relay.requests - before} did)`);
+
+    sqld.resume();
+    // Until the probe on its way is answered, requests still fail at once.
+    await waitFor(async () => (await app.inject({ url: '/api/history' })).statusCode === 200, {
+      what: 'the thawed server to answer a probe',
+    });
     await assertRecovered(t, app);
   },
 );

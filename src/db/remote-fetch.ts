@@ -22,13 +22,25 @@ function rootMessage(err: unknown): string {
  * The `fetch` the remote client is given: each request, its response body included, ends within
  * timeoutMs, and a request that fails on the way (refused, reset, timed out) fails as DatabaseUnreachable.
  * The body is read here, so a server that stops halfway through an answer is caught by the same bound.
+ *
+ * Once a request has gone unanswered, the server is taken as silent until one is answered again:
+ * meanwhile one request at a time goes to it (the probe) and the others fail at once. Otherwise
+ * each of the client's 20 concurrent requests waits out the bound, and the calls queued behind them
+ * wait 10 s more for every 20 ahead (60 history requests on a frozen server: 30 s for the last).
  */
 export function boundedFetch(timeoutMs = REMOTE_REQUEST_TIMEOUT_MS) {
+  let silent = false;
+  let probing = false;
   return async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    if (silent && probing)
+      throw new DatabaseUnreachable(`the database server did not answer within ${timeoutMs} ms and has not since`);
+    const probe = silent;
+    if (probe) probing = true;
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       const res = await fetch(input, { ...init, signal });
       const body = await res.arrayBuffer();
+      silent = false;
       // An empty body as null: a Response with a body, even an empty one, cannot have status 204 or 304.
       return new Response(body.byteLength === 0 ? null : body, {
         status: res.status,
@@ -36,9 +48,13 @@ export function boundedFetch(timeoutMs = REMOTE_REQUEST_TIMEOUT_MS) {
         headers: res.headers,
       });
     } catch (err) {
-      if (signal.aborted)
+      if (signal.aborted) {
+        silent = true;
         throw new DatabaseUnreachable(`the database server did not answer within ${timeoutMs} ms`, { cause: err });
+      }
       throw new DatabaseUnreachable(`the database server cannot be reached: ${rootMessage(err)}`, { cause: err });
+    } finally {
+      if (probe) probing = false;
     }
   };
 }
