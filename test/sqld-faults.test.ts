@@ -1,8 +1,11 @@
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import t, { type Test } from 'tap';
+import { boundedFetch } from '../src/db/remote-fetch.js';
 import { isTerminal } from '../src/jobs/transitions.js';
 import { assertDown, assertHealthy, assertUnavailable, storedWhenDone } from './fixtures/database-faults.js';
 import { SqldServer, sqldMissing } from './fixtures/sqld-server.js';
@@ -196,3 +199,16 @@ t.test(
     await assertRecovered(t, app);
   },
 );
+
+t.test('a request to a slow libSQL server is bounded, except while migrations run', async (t) => {
+  // A migration that rebuilds a large table on the server is one long request: it must not be cut off.
+  const server = createHttpServer((_req, res) => setTimeout(() => res.end('{"ok":true}'), 300));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const remoteFetch = boundedFetch(100);
+  await t.rejects(remoteFetch(url), { code: 'DATABASE_UNREACHABLE', message: SILENT }, 'a request past the bound');
+  const answer = await remoteFetch.patiently(() => remoteFetch(url));
+  t.same(await answer.json(), { ok: true }, 'the same request, patiently');
+});

@@ -109,9 +109,10 @@ export async function openDatabase(
   if (local) installConnectionSetup();
   const settings = { url, authToken, timeout: LOCK_WAIT_IN_SQLITE_MS };
   // Creating the client runs a first statement, which meets another process's lock like any other.
+  const remoteFetch = local ? undefined : boundedFetch();
   const client = local
     ? lockPatient(await busyRetried(async () => createClient(settings)))
-    : createClient({ ...settings, fetch: boundedFetch() });
+    : createClient({ ...settings, fetch: remoteFetch });
   try {
     if (local) {
       // Several processes opening a new file at once: switching it to WAL needs an exclusive lock, which
@@ -123,7 +124,10 @@ export async function openDatabase(
     const db = drizzle(client, { schema });
     const leases = createLeases(client, options.holder ?? newInstanceId());
     await leases.ensureTable();
-    await withLease(leases, 'migrations', MIGRATION_LEASE, () => migrate(db, { migrationsFolder }));
+    const migrateAll = () => migrate(db, { migrationsFolder });
+    await withLease(leases, 'migrations', MIGRATION_LEASE, () =>
+      remoteFetch ? remoteFetch.patiently(migrateAll) : migrateAll(),
+    );
     return { client, db, leases };
   } catch (err) {
     client.close();

@@ -6,6 +6,18 @@
  */
 export const REMOTE_REQUEST_TIMEOUT_MS = 10_000;
 
+/**
+ * The bound while migrations run (patiently()): one request carries a whole migration, and one that
+ * rebuilds a table of 100,000 ideas on the server can take longer than any request of a running service.
+ */
+export const PATIENT_REQUEST_TIMEOUT_MS = 600_000;
+
+export interface BoundedFetch {
+  (input: Request | string | URL, init?: RequestInit): Promise<Response>;
+  /** Runs work with requests bounded by PATIENT_REQUEST_TIMEOUT_MS instead. */
+  patiently<T>(work: () => Promise<T>): Promise<T>;
+}
+
 /** The libSQL server cannot be reached or did not answer in time: the database is unavailable, the statement is not at fault. */
 export class DatabaseUnreachable extends Error {
   readonly code = 'DATABASE_UNREACHABLE';
@@ -28,10 +40,12 @@ function rootMessage(err: unknown): string {
  * each of the client's 20 concurrent requests waits out the bound, and the calls queued behind them
  * wait 10 s more for every 20 ahead (60 history requests on a frozen server: 30 s for the last).
  */
-export function boundedFetch(timeoutMs = REMOTE_REQUEST_TIMEOUT_MS) {
+export function boundedFetch(boundMs = REMOTE_REQUEST_TIMEOUT_MS): BoundedFetch {
   let silent = false;
   let probing = false;
-  return async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+  let patience = 0;
+  const remoteFetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    const timeoutMs = patience > 0 ? PATIENT_REQUEST_TIMEOUT_MS : boundMs;
     if (silent && probing)
       throw new DatabaseUnreachable(`the database server did not answer within ${timeoutMs} ms and has not since`);
     const probe = silent;
@@ -57,4 +71,14 @@ export function boundedFetch(timeoutMs = REMOTE_REQUEST_TIMEOUT_MS) {
       if (probe) probing = false;
     }
   };
+  return Object.assign(remoteFetch, {
+    async patiently<T>(work: () => Promise<T>): Promise<T> {
+      patience++;
+      try {
+        return await work();
+      } finally {
+        patience--;
+      }
+    },
+  });
 }
