@@ -62,8 +62,12 @@ async function busyRetried<T>(statement: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The calls of a client that run statements: each is retried as a whole while the database is locked. */
-const STATEMENT_CALLS = new Set<PropertyKey>(['execute', 'batch', 'migrate', 'executeMultiple', 'transaction']);
+/**
+ * The calls of a client that run statements in one transaction (or begin one): each is retried as a
+ * whole while the database is locked. Not executeMultiple: its statements commit one by one, so a
+ * lock met halfway would have the first ones run twice.
+ */
+const STATEMENT_CALLS = new Set<PropertyKey>(['execute', 'batch', 'migrate', 'transaction']);
 
 /**
  * The client, with every statement call waiting for another process's lock between tries (see
