@@ -68,6 +68,21 @@ t.test(
   },
 );
 
+t.test("a migration that meets another process's lock halfway waits for it, and the process lives on", async (t) => {
+  const url = `file:${join(tempDir(t), 'migrate-busy.db')}`;
+  const { client } = await openDatabase(url);
+  t.after(() => client.close());
+  const holder = spawn(process.execPath, [fixture('hold-write-lock.mjs'), url, '1000'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve) => holder.stdout.on('data', (d) => String(d).includes('locked') && resolve()));
+  // BEGIN DEFERRED takes no lock; the CREATE meets the other process's. Closing the refused connection at
+  // once made the client's migrate() read `inTransaction` of a closed connection, which aborts the process.
+  await client.migrate([{ sql: 'CREATE TABLE late_table (a INTEGER)', args: [] }]);
+  const { rows } = await client.execute("SELECT name FROM sqlite_master WHERE name = 'late_table'");
+  t.equal(rows.length, 1, 'the migration ran once the lock was gone');
+});
+
 t.test('five processes opening a fresh database at the same moment migrate it exactly once', async (t) => {
   const dir = tempDir(t);
   const url = `file:${join(dir, 'race.db')}`;

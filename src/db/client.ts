@@ -110,7 +110,7 @@ export async function openDatabase(
   const path = databaseFilePath(url);
   if (path !== undefined) mkdirSync(dirname(path), { recursive: true });
   const local = isLocalUrl(url);
-  if (local) installConnectionSetup();
+  if (local) await installConnectionSetup();
   const settings = { url, authToken, timeout: LOCK_WAIT_IN_SQLITE_MS };
   // Creating the client runs a first statement, which meets another process's lock like any other.
   const remoteFetch = local ? undefined : boundedFetch();

@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /**
  * What every connection to an embedded file must be set to. @libsql/client keeps a pool of
@@ -43,22 +45,47 @@ export function isLockError(err: unknown): boolean {
   return typeof code === 'string' && STRANDING_ERROR.test(code);
 }
 
-let installed = false;
+let installing: Promise<void> | undefined;
 
 /** The connection each statement was prepared on. */
 const connectionOf = new WeakMap<LibsqlStatement, LibsqlConnection>();
 
+/** Connections a statement left stranded: closed when the client's pool gets them back. */
+const stranded = new WeakSet<LibsqlConnection>();
+
 /**
- * Closes a connection whose statement failed with a stranding error. A closed connection is dropped
- * by the client's pool (a new one is opened when needed), and closing it ends its open transaction
- * (rolled back; the caller got the error). Closing twice is harmless.
+ * Marks a connection whose statement failed with a stranding error. It is closed when the client
+ * gives it back to its pool (see installPoolRelease), which ends its open transaction (rolled back;
+ * the caller got the error), and the pool opens a new one when needed. Not at once: the client may
+ * still use it before it lets go (its migrate() reads `inTransaction` in a `finally`, and reading
+ * that of a closed connection aborts the process).
  */
-function dropIfStranded(connection: LibsqlConnection | undefined, err: unknown): void {
-  if (connection?.open !== true || !isLockError(err)) return;
-  try {
-    connection.close();
-  } catch {
-    // already unusable: the pool drops a connection that is not open
+function markIfStranded(connection: LibsqlConnection | undefined, err: unknown): void {
+  if (connection?.open === true && isLockError(err)) stranded.add(connection);
+}
+
+interface LibsqlPool {
+  prototype: { release(this: unknown, connection: LibsqlConnection): void };
+}
+
+/** The client's pool (both of its builds: ESM for `import`, CommonJS for `require`) closes stranded connections it gets back. */
+async function installPoolRelease(clientEntry: string): Promise<void> {
+  const esm = (await import(pathToFileURL(join(dirname(clientEntry), '../lib-esm/sqlite3.js')).href)) as {
+    ConnectionPool: LibsqlPool;
+  };
+  const cjs = createRequire(clientEntry)('./sqlite3.js') as { ConnectionPool: LibsqlPool };
+  for (const { prototype } of new Set([esm.ConnectionPool, cjs.ConnectionPool])) {
+    const { release } = prototype;
+    prototype.release = function (connection) {
+      if (stranded.has(connection) && connection.open) {
+        try {
+          connection.close();
+        } catch {
+          // already unusable: the pool drops a connection that is not open
+        }
+      }
+      release.call(this, connection);
+    };
   }
 }
 
@@ -71,7 +98,7 @@ function guarded<T extends object>(
     try {
       return method.apply(this, args);
     } catch (err) {
-      dropIfStranded(connectionFor(this), err);
+      markIfStranded(connectionFor(this), err);
       throw err;
     }
   };
@@ -80,13 +107,18 @@ function guarded<T extends object>(
 /**
  * Hooks every libsql connection in this process (the class the client's pool instantiates): its
  * first statement runs PER_CONNECTION_SQL first, and a statement failing with a stranding error
- * closes it (see STRANDING_ERROR). Idempotent.
+ * has it closed once the client lets go of it (see STRANDING_ERROR). Idempotent.
  */
-export function installConnectionSetup(): void {
-  if (installed) return;
-  installed = true;
-  // The connection class the client itself loads: resolved from the client, not from here.
-  const require = createRequire(createRequire(import.meta.url).resolve('@libsql/client'));
+export function installConnectionSetup(): Promise<void> {
+  installing ??= install();
+  return installing;
+}
+
+async function install(): Promise<void> {
+  // The classes the client itself loads: resolved from the client, not from here.
+  const clientEntry = createRequire(import.meta.url).resolve('@libsql/client');
+  await installPoolRelease(clientEntry);
+  const require = createRequire(clientEntry);
   const Database = require('libsql') as { prototype: LibsqlConnection };
   const configured = new WeakSet<LibsqlConnection>();
   const { prepare, exec } = Database.prototype;
