@@ -127,7 +127,11 @@ t.test('three instances starting at once on a fresh database migrate it once and
   t.equal(posted.body.status, 'completed');
   for (const server of [b, c]) {
     const read = await server.request('GET', `/api/spec/${posted.body.id}`);
-    t.equal(read.body.generatedSpec, posted.body.generatedSpec, 'the other instances read the same database');
+    t.equal(
+      read.body.generatedSpec,
+      posted.body.generatedSpec,
+      `the other instances read the same database (answered ${read.status}, ${read.body.status ?? read.body.code})`,
+    );
   }
 
   const client = createClient({ url: `file:${dbFile}` });
