@@ -116,6 +116,18 @@ t.test('garbage lines among the events are skipped', async (t) => {
   t.equal(spec.generatedSpec, '# Spec\n\n## Overview\nA fake spec.\n');
 });
 
+/** The deltas a WebSocket subscriber gets for a job, from its start to its end, joined. */
+async function streamedText(t: Parameters<typeof build>[0], app: Awaited<ReturnType<typeof build>>, jobId: string) {
+  const ws = await WsClient.open(wsUrl(app));
+  t.after(() => ws.close());
+  ws.send({ type: 'subscribe-job', jobId, afterSeq: 0 });
+  await ws.waitForEnd(jobId);
+  return ws
+    .events(jobId)
+    .map((e) => e.delta ?? '')
+    .join('');
+}
+
 t.test('a NUL or a lone surrogate in the generated text becomes U+FFFD, live and stored alike', async (t) => {
   // SQLite's text ends at a NUL when read back, and UTF-8 cannot hold a lone surrogate: kept as written,
   // the stored spec would stop at the NUL while the live text went on.
@@ -135,14 +147,7 @@ t.test('a NUL or a lone surrogate in the generated text becomes U+FFFD, live and
   t.equal(status.text, expected, 'the live text is the same');
   const download = await app.inject({ url: `/api/download/${accepted.id}` });
   t.equal(download.body, expected);
-  const ws = await WsClient.open(wsUrl(app));
-  t.after(() => ws.close());
-  ws.send({ type: 'subscribe-job', jobId: accepted.jobId, afterSeq: 0 });
-  await ws.waitForEnd(accepted.jobId);
-  const streamed = ws
-    .events(accepted.jobId)
-    .map((e) => e.delta ?? '')
-    .join('');
+  const streamed = await streamedText(t, app, accepted.jobId);
   t.equal(streamed, expected, 'the streamed deltas add up to the stored spec');
 });
 
@@ -165,14 +170,7 @@ t.test('terminal control sequences in the generated text are neutralised, live a
   t.equal(spec.outputLength, chunks.join('').length, 'one character for one');
   t.equal(status.text, expected, 'the live text');
   t.equal((await app.inject({ url: `/api/download/${accepted.id}` })).body, expected, 'the download');
-  const ws = await WsClient.open(wsUrl(app));
-  t.after(() => ws.close());
-  ws.send({ type: 'subscribe-job', jobId: accepted.jobId, afterSeq: 0 });
-  await ws.waitForEnd(accepted.jobId);
-  const streamed = ws
-    .events(accepted.jobId)
-    .map((e) => e.delta ?? '')
-    .join('');
+  const streamed = await streamedText(t, app, accepted.jobId);
   t.equal(streamed, expected, 'the streamed deltas');
 });
 

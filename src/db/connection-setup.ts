@@ -89,7 +89,7 @@ async function installPoolRelease(clientEntry: string): Promise<void> {
   }
 }
 
-/** Wraps a statement (or connection) method so that a stranding error closes the connection. */
+/** Wraps a statement (or connection) method so that a stranding error marks the connection to be closed. */
 function guarded<T extends object>(
   method: (this: T, ...args: unknown[]) => unknown,
   connectionFor: (self: T) => LibsqlConnection | undefined,
