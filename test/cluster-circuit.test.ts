@@ -65,6 +65,8 @@ t.test(
 
     writeFileSync(gate, '');
     t.equal((await waitForJob(a, probe)).status, 'completed', 'the probe succeeded');
+    // The probe's success reaches the shared circuit a moment after the job's end (under CI load, after this look).
+    await waitFor(() => a.circuit.state().state === 'closed', { what: 'A to close the circuit' });
     t.match(a.circuit.state(), { state: 'closed', failures: 0 });
     await waitFor(async () => (await circuitOf(b)).state === 'closed', { what: 'B to see the circuit closed' });
     t.match(await circuitOf(b), { state: 'closed', failures: 0 });
